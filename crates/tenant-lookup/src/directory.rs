@@ -43,7 +43,10 @@ pub enum ProvisionOutcome {
 /// Implementations: [`crate::dynamo::DynamoDirectory`] (production) and
 /// [`crate::memory::InMemoryDirectory`] (handler unit tests, replay, benchmarks).
 pub trait Directory: Send + Sync {
-    fn tenant(&self, id: &str) -> impl Future<Output = Result<Option<Tenant>, DirectoryError>> + Send;
+    fn tenant(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Tenant>, DirectoryError>> + Send;
 
     fn tier(&self, id: &str) -> impl Future<Output = Result<Option<Tier>, DirectoryError>> + Send;
 
@@ -77,7 +80,10 @@ pub trait Directory: Send + Sync {
 }
 
 impl<D: Directory> Directory for std::sync::Arc<D> {
-    fn tenant(&self, id: &str) -> impl Future<Output = Result<Option<Tenant>, DirectoryError>> + Send {
+    fn tenant(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Tenant>, DirectoryError>> + Send {
         (**self).tenant(id)
     }
     fn tier(&self, id: &str) -> impl Future<Output = Result<Option<Tier>, DirectoryError>> + Send {

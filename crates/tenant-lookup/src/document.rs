@@ -151,10 +151,15 @@ impl DirectoryDocument {
             }
             for s in &t.scopes {
                 if s.is_empty() || s.chars().any(char::is_whitespace) {
-                    problems.push(format!("{at}: scope '{s}' is empty or contains blank space"));
+                    problems.push(format!(
+                        "{at}: scope '{s}' is empty or contains blank space"
+                    ));
                 }
             }
-            out.tiers.push(Tier { id: t.id.clone(), scopes: t.scopes.clone() });
+            out.tiers.push(Tier {
+                id: t.id.clone(),
+                scopes: t.scopes.clone(),
+            });
         }
 
         let mut tenant_ids = BTreeSet::new();
@@ -180,7 +185,10 @@ impl DirectoryDocument {
                     TenantStatus::Active
                 }),
             };
-            let default_role = t.default_role.clone().unwrap_or_else(|| DEFAULT_ROLE.to_string());
+            let default_role = t
+                .default_role
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ROLE.to_string());
             if default_role.trim().is_empty() {
                 problems.push(format!("{at}: defaultRole is empty"));
             }
@@ -231,7 +239,9 @@ impl DirectoryDocument {
                 continue;
             }
             if kind == RouteKind::Domain && r.key.contains('@') {
-                problems.push(format!("{at}: a domain route's key is a domain, not an email"));
+                problems.push(format!(
+                    "{at}: a domain route's key is a domain, not an email"
+                ));
             }
             if r.trust_email.is_some() && kind != RouteKind::Idp {
                 problems.push(format!("{at}: trustEmail only applies to idp routes"));
@@ -242,7 +252,9 @@ impl DirectoryDocument {
                     "{at}: {} route '{}' is claimed by tenants '{owner}' and '{}'",
                     r.kind, r.key, r.tenant_id
                 )),
-                Some(_) => problems.push(format!("{at}: {} route '{}' listed twice", r.kind, r.key)),
+                Some(_) => {
+                    problems.push(format!("{at}: {} route '{}' listed twice", r.kind, r.key))
+                }
                 None => {
                     route_owner.insert((kind, key.clone()), r.tenant_id.clone());
                 }
@@ -283,7 +295,12 @@ impl DirectoryDocument {
                     MembershipStatus::Active
                 }),
             };
-            let roles = roles_or_default(m.roles.as_ref(), default_role_of(&m.tenant_id), &at, &mut problems);
+            let roles = roles_or_default(
+                m.roles.as_ref(),
+                default_role_of(&m.tenant_id),
+                &at,
+                &mut problems,
+            );
             members.push(Membership {
                 user_pool_id: m.user_pool_id.clone(),
                 sub: m.sub.clone(),
@@ -311,10 +328,19 @@ impl DirectoryDocument {
                 continue;
             }
             let email = inv.email.trim().to_ascii_lowercase();
-            if !invitation_keys.insert((inv.user_pool_id.clone(), email.clone(), inv.tenant_id.clone())) {
+            if !invitation_keys.insert((
+                inv.user_pool_id.clone(),
+                email.clone(),
+                inv.tenant_id.clone(),
+            )) {
                 problems.push(format!("{at}: invitation listed twice"));
             }
-            let roles = roles_or_default(inv.roles.as_ref(), default_role_of(&inv.tenant_id), &at, &mut problems);
+            let roles = roles_or_default(
+                inv.roles.as_ref(),
+                default_role_of(&inv.tenant_id),
+                &at,
+                &mut problems,
+            );
             out.invitations.push(Invitation {
                 user_pool_id: inv.user_pool_id.clone(),
                 email,
@@ -338,7 +364,10 @@ impl DirectoryDocument {
             tiers: c
                 .tiers
                 .iter()
-                .map(|t| TierDoc { id: t.id.clone(), scopes: t.scopes.clone() })
+                .map(|t| TierDoc {
+                    id: t.id.clone(),
+                    scopes: t.scopes.clone(),
+                })
                 .collect(),
             tenants: c
                 .tenants
@@ -402,9 +431,19 @@ impl DirectoryDocument {
         };
         doc.tiers.sort_by(|a, b| a.id.cmp(&b.id));
         doc.tenants.sort_by(|a, b| a.id.cmp(&b.id));
-        doc.routes.sort_by(|a, b| (&a.kind, &a.user_pool_id, &a.key).cmp(&(&b.kind, &b.user_pool_id, &b.key)));
-        doc.members.sort_by(|a, b| (&a.user_pool_id, &a.sub, &a.tenant_id).cmp(&(&b.user_pool_id, &b.sub, &b.tenant_id)));
-        doc.invitations.sort_by(|a, b| (&a.user_pool_id, &a.email, &a.tenant_id).cmp(&(&b.user_pool_id, &b.email, &b.tenant_id)));
+        doc.routes.sort_by(|a, b| {
+            (&a.kind, &a.user_pool_id, &a.key).cmp(&(&b.kind, &b.user_pool_id, &b.key))
+        });
+        doc.members.sort_by(|a, b| {
+            (&a.user_pool_id, &a.sub, &a.tenant_id).cmp(&(&b.user_pool_id, &b.sub, &b.tenant_id))
+        });
+        doc.invitations.sort_by(|a, b| {
+            (&a.user_pool_id, &a.email, &a.tenant_id).cmp(&(
+                &b.user_pool_id,
+                &b.email,
+                &b.tenant_id,
+            ))
+        });
         doc
     }
 }
@@ -428,7 +467,11 @@ fn roles_or_default(
 /// Sets each tenant's `userCount` to its number of memberships (the import rule).
 pub fn count_users(contents: &mut DirectoryContents) {
     for t in &mut contents.tenants {
-        t.user_count = contents.members.iter().filter(|m| m.tenant_id == t.id).count() as u32;
+        t.user_count = contents
+            .members
+            .iter()
+            .filter(|m| m.tenant_id == t.id)
+            .count() as u32;
     }
 }
 
@@ -460,11 +503,13 @@ mod tests {
 
     #[test]
     fn malformed_documents_are_rejected_with_every_problem_named() {
-        let d = doc(r#"{"tenants":[{"id":"","tier":"x"},{"id":"a","tier":"x"},{"id":"b","tier":"x"}],
+        let d = doc(
+            r#"{"tenants":[{"id":"","tier":"x"},{"id":"a","tier":"x"},{"id":"b","tier":"x"}],
             "routes":[{"kind":"planet","key":"k","tenantId":"a"},
                       {"kind":"client","key":"c1","tenantId":"a"},
                       {"kind":"client","key":"c1","tenantId":"b"}],
-            "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#);
+            "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#,
+        );
         let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
         assert!(err.contains("tenants[0]: missing id"), "{err}");
         assert!(err.contains("unknown route kind 'planet'"), "{err}");
@@ -474,14 +519,18 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected_rather_than_ignored() {
-        let err = DirectoryDocument::from_json(r#"{"tenants":[{"id":"a","tier":"x","maxUser":3}]}"#).unwrap_err();
+        let err =
+            DirectoryDocument::from_json(r#"{"tenants":[{"id":"a","tier":"x","maxUser":3}]}"#)
+                .unwrap_err();
         assert!(err.to_string().contains("maxUser"), "{err}");
     }
 
     #[test]
     fn idp_routes_need_a_pool_and_scopes_no_blanks() {
-        let d = doc(r#"{"tiers":[{"id":"t","scopes":["a b"]}],"tenants":[{"id":"a","tier":"t"}],
-            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"}]}"#);
+        let d = doc(
+            r#"{"tiers":[{"id":"t","scopes":["a b"]}],"tenants":[{"id":"a","tier":"t"}],
+            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"}]}"#,
+        );
         let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
         assert!(err.contains("idp routes need userPoolId"), "{err}");
         assert!(err.contains("blank space"), "{err}");
@@ -495,7 +544,9 @@ mod tests {
                       {"kind":"domain","key":"acme.example","tenantId":"acme"}],
             "members":[{"userPoolId":"p","sub":"s","tenantId":"acme","roles":["admin"]}]}"#);
         let c = d.validate(&BTreeSet::new(), 1).unwrap();
-        let again = DirectoryDocument::from_contents(&c).validate(&BTreeSet::new(), 1).unwrap();
+        let again = DirectoryDocument::from_contents(&c)
+            .validate(&BTreeSet::new(), 1)
+            .unwrap();
         let mut a = c.clone();
         let mut b = again;
         for x in [&mut a, &mut b] {

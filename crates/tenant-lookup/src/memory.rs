@@ -55,12 +55,16 @@ impl InMemoryDirectory {
                 s.routes.insert((r.kind, r.key.clone()), r);
             }
             for m in contents.members {
-                s.members
-                    .insert((m.user_pool_id.clone(), m.sub.clone(), m.tenant_id.clone()), m);
+                s.members.insert(
+                    (m.user_pool_id.clone(), m.sub.clone(), m.tenant_id.clone()),
+                    m,
+                );
             }
             for i in contents.invitations {
-                s.invitations
-                    .insert((i.user_pool_id.clone(), i.email.clone(), i.tenant_id.clone()), i);
+                s.invitations.insert(
+                    (i.user_pool_id.clone(), i.email.clone(), i.tenant_id.clone()),
+                    i,
+                );
             }
         }
         dir
@@ -109,7 +113,9 @@ impl InMemoryDirectory {
 
     fn check(&self) -> Result<(), DirectoryError> {
         if self.unavailable.load(Ordering::SeqCst) {
-            Err(DirectoryError::Unavailable("in-memory directory set unavailable".into()))
+            Err(DirectoryError::Unavailable(
+                "in-memory directory set unavailable".into(),
+            ))
         } else {
             Ok(())
         }
@@ -129,7 +135,11 @@ impl Directory for InMemoryDirectory {
         Ok(self.read()?.routes.get(&(kind, key.to_string())).cloned())
     }
 
-    async fn memberships(&self, user_pool_id: &str, sub: &str) -> Result<Vec<Membership>, DirectoryError> {
+    async fn memberships(
+        &self,
+        user_pool_id: &str,
+        sub: &str,
+    ) -> Result<Vec<Membership>, DirectoryError> {
         Ok(self
             .read()?
             .members
@@ -139,7 +149,11 @@ impl Directory for InMemoryDirectory {
             .collect())
     }
 
-    async fn invitations(&self, user_pool_id: &str, email: &str) -> Result<Vec<Invitation>, DirectoryError> {
+    async fn invitations(
+        &self,
+        user_pool_id: &str,
+        email: &str,
+    ) -> Result<Vec<Invitation>, DirectoryError> {
         Ok(self
             .read()?
             .invitations
@@ -149,7 +163,10 @@ impl Directory for InMemoryDirectory {
             .collect())
     }
 
-    async fn provision(&self, request: &ProvisionRequest) -> Result<ProvisionOutcome, DirectoryError> {
+    async fn provision(
+        &self,
+        request: &ProvisionRequest,
+    ) -> Result<ProvisionOutcome, DirectoryError> {
         self.writes.fetch_add(1, Ordering::SeqCst);
         self.check()?;
         let mut s = self.state.lock().unwrap();

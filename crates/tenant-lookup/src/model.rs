@@ -60,7 +60,7 @@ impl Tenant {
         }
         email
             .and_then(email_domain)
-            .is_some_and(|d| self.allowed_email_domains.iter().any(|a| *a == d))
+            .is_some_and(|d| self.allowed_email_domains.contains(&d))
     }
 }
 
@@ -180,7 +180,11 @@ pub fn route_key(kind: RouteKind, key: &str, user_pool_id: Option<&str>) -> Stri
     match kind {
         RouteKind::Pool | RouteKind::Client => key.to_string(),
         RouteKind::Domain => key.trim().to_ascii_lowercase(),
-        RouteKind::Idp => format!("{}#{}", user_pool_id.unwrap_or_default(), key.to_ascii_lowercase()),
+        RouteKind::Idp => format!(
+            "{}#{}",
+            user_pool_id.unwrap_or_default(),
+            key.to_ascii_lowercase()
+        ),
     }
 }
 
@@ -229,7 +233,10 @@ mod tests {
 
     #[test]
     fn email_domain_is_what_follows_the_last_at_in_lower_case() {
-        assert_eq!(email_domain("a@b@Acme.Example").as_deref(), Some("acme.example"));
+        assert_eq!(
+            email_domain("a@b@Acme.Example").as_deref(),
+            Some("acme.example")
+        );
         assert_eq!(email_domain("no-at-sign"), None);
         assert_eq!(email_domain("trailing@"), None);
     }
@@ -240,7 +247,10 @@ mod tests {
             route_key(RouteKind::Idp, "AcmeSAML", Some("us-east-1_X")),
             "us-east-1_X#acmesaml"
         );
-        assert_eq!(route_key(RouteKind::Domain, " Acme.Example ", None), "acme.example");
+        assert_eq!(
+            route_key(RouteKind::Domain, " Acme.Example ", None),
+            "acme.example"
+        );
         assert_eq!(route_key(RouteKind::Client, "AbC", None), "AbC");
     }
 

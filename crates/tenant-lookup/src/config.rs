@@ -1,0 +1,234 @@
+//! Configuration from the environment, read and validated once at start.
+
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GroupsMode {
+    /// Membership roles replace the user's Cognito groups in the tokens.
+    Replace,
+    /// Membership roles are added to the user's Cognito groups.
+    Merge,
+    /// Groups are left as Cognito computed them.
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoTenantPolicy {
+    /// A user without a tenant gets no tokens.
+    Deny,
+    /// Tokens are issued without tenant claims, and `custom:tenantId` is suppressed.
+    IssueWithoutTenantClaims,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimNames {
+    pub tenant_id: String,
+    pub tenant_tier: String,
+    /// The user attribute that the ID token's copy is overwritten (or suppressed) for.
+    pub tenant_attribute: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub table_name: String,
+    pub cache_ttl: Duration,
+    pub claims: ClaimNames,
+    pub groups_mode: GroupsMode,
+    pub no_tenant_policy: NoTenantPolicy,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid configuration: {variable}: {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+fn err(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The same as [`Config::from_env`] over any source of variables (tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let table_name = var("TENANT_TABLE").ok_or_else(|| err("TENANT_TABLE", "is required"))?;
+
+        let cache_ttl = match var("CACHE_TTL_SECONDS") {
+            None => Duration::from_secs(60),
+            Some(v) => match v.parse::<u64>() {
+                Ok(s) if s <= 3600 => Duration::from_secs(s),
+                _ => {
+                    return Err(err(
+                        "CACHE_TTL_SECONDS",
+                        "must be a whole number of seconds from 0 to 3600",
+                    ))
+                }
+            },
+        };
+
+        let groups_mode = match var("GROUPS_MODE").as_deref() {
+            None | Some("replace") => GroupsMode::Replace,
+            Some("merge") => GroupsMode::Merge,
+            Some("off") => GroupsMode::Off,
+            Some(_) => return Err(err("GROUPS_MODE", "must be replace, merge or off")),
+        };
+
+        let no_tenant_policy = match var("NO_TENANT_POLICY").as_deref() {
+            None | Some("deny") => NoTenantPolicy::Deny,
+            Some("issue-without-tenant-claims") => NoTenantPolicy::IssueWithoutTenantClaims,
+            Some(_) => {
+                return Err(err(
+                    "NO_TENANT_POLICY",
+                    "must be deny or issue-without-tenant-claims",
+                ))
+            }
+        };
+
+        let claim = |variable: &'static str, default: &str| -> Result<String, ConfigError> {
+            let name = var(variable).unwrap_or_else(|| default.to_string());
+            if is_reserved_claim(&name) || name.starts_with("custom:") {
+                return Err(err(
+                    variable,
+                    format!("'{name}' is a claim Cognito reserves or a user attribute"),
+                ));
+            }
+            Ok(name)
+        };
+        let tenant_id = claim("TENANT_ID_CLAIM", "tenantId")?;
+        let tenant_tier = claim("TENANT_TIER_CLAIM", "tenantTier")?;
+        if tenant_id == tenant_tier {
+            return Err(err("TENANT_TIER_CLAIM", "must differ from TENANT_ID_CLAIM"));
+        }
+        let tenant_attribute =
+            var("TENANT_ATTRIBUTE").unwrap_or_else(|| "custom:tenantId".to_string());
+        if !tenant_attribute.starts_with("custom:") || tenant_attribute.len() <= "custom:".len() {
+            return Err(err(
+                "TENANT_ATTRIBUTE",
+                "must name a custom attribute (custom:...)",
+            ));
+        }
+
+        Ok(Config {
+            table_name,
+            cache_ttl,
+            claims: ClaimNames {
+                tenant_id,
+                tenant_tier,
+                tenant_attribute,
+            },
+            groups_mode,
+            no_tenant_policy,
+        })
+    }
+}
+
+/// Claims a pre token generation trigger may not add, override or suppress
+/// (CONTRACT.md 2.1): Cognito's own claims, every `cognito:` and `dev:` claim, `scope`
+/// (changed through scopesToAdd only) and the verified flags.
+pub fn is_reserved_claim(name: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "sub",
+        "aud",
+        "iss",
+        "exp",
+        "iat",
+        "nbf",
+        "jti",
+        "auth_time",
+        "token_use",
+        "username",
+        "client_id",
+        "event_id",
+        "version",
+        "device_key",
+        "acr",
+        "amr",
+        "azp",
+        "nonce",
+        "origin_jti",
+        "at_hash",
+        "identities",
+        "scope",
+        "email_verified",
+        "phone_number_verified",
+    ];
+    name.is_empty()
+        || RESERVED.contains(&name)
+        || name.starts_with("cognito:")
+        || name.starts_with("dev:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = from(&[("TENANT_TABLE", "t")]).unwrap();
+        assert_eq!(c.cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.groups_mode, GroupsMode::Replace);
+        assert_eq!(c.no_tenant_policy, NoTenantPolicy::Deny);
+        assert_eq!(c.claims.tenant_id, "tenantId");
+        assert_eq!(c.claims.tenant_tier, "tenantTier");
+        assert_eq!(c.claims.tenant_attribute, "custom:tenantId");
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        assert_eq!(from(&[]).unwrap_err().variable, "TENANT_TABLE");
+        for (k, v) in [
+            ("CACHE_TTL_SECONDS", "ten"),
+            ("GROUPS_MODE", "sometimes"),
+            ("NO_TENANT_POLICY", "allow"),
+            ("TENANT_ID_CLAIM", "sub"),
+            ("TENANT_TIER_CLAIM", "cognito:groups"),
+            ("TENANT_ATTRIBUTE", "tenant"),
+        ] {
+            let e = from(&[("TENANT_TABLE", "t"), (k, v)]).unwrap_err();
+            assert_eq!(e.variable, k);
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("invalid configuration: {k}")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn options_parse() {
+        let c = from(&[
+            ("TENANT_TABLE", "t"),
+            ("CACHE_TTL_SECONDS", "5"),
+            ("GROUPS_MODE", "merge"),
+            ("NO_TENANT_POLICY", "issue-without-tenant-claims"),
+            ("TENANT_ID_CLAIM", "tid"),
+        ])
+        .unwrap();
+        assert_eq!(c.cache_ttl, Duration::from_secs(5));
+        assert_eq!(c.groups_mode, GroupsMode::Merge);
+        assert_eq!(c.no_tenant_policy, NoTenantPolicy::IssueWithoutTenantClaims);
+        assert_eq!(c.claims.tenant_id, "tid");
+    }
+}

@@ -1,0 +1,70 @@
+//! What the three handlers share: the `Trigger` trait, the subject of an event, error
+//! mapping and the decision log line.
+
+use std::future::Future;
+
+use serde_json::Value;
+
+use crate::error::{DenyCode, TriggerError};
+use crate::events::UserPoolEvent;
+use crate::resolve::{Subject, Unresolved};
+
+/// A Cognito trigger handler: the event in, the event with its response out, or a denial.
+pub trait Trigger: Send + Sync {
+    fn handle(&self, event: Value) -> impl Future<Output = Result<Value, TriggerError>> + Send;
+}
+
+pub fn subject_of(event: &UserPoolEvent) -> Subject {
+    Subject {
+        user_pool_id: event.user_pool_id().to_string(),
+        client_id: event.client_id().map(str::to_string),
+        sub: event.sub().map(str::to_string),
+        email: event.email(),
+        federated_provider: event.federated_provider(),
+    }
+}
+
+pub fn unresolved_to_error(u: Unresolved) -> TriggerError {
+    match u {
+        Unresolved::Denied { code, reason } => TriggerError::new(code, reason),
+        Unresolved::Directory(e) => {
+            TriggerError::new(DenyCode::DirectoryUnavailable, e.to_string())
+        }
+    }
+}
+
+/// One line per invocation. Carries ids and the decision; never the email, names or userName.
+/// `outcome` is `(decision, rule)` or the denial; `rule` names what decided (e.g. `invitation`).
+pub fn log_decision(
+    event: &UserPoolEvent,
+    tenant_id: Option<&str>,
+    outcome: Result<(&str, &str), &TriggerError>,
+) {
+    let trigger_source = event.trigger_source.as_str();
+    let user_pool_id = event.user_pool_id();
+    let client_id = event.client_id().unwrap_or_default();
+    let sub = event.sub().unwrap_or_default();
+    let version = event.version.unwrap_or_default();
+    let tenant_id = tenant_id.unwrap_or_default();
+    match outcome {
+        Ok((decision, rule)) => tracing::info!(
+            trigger_source,
+            user_pool_id,
+            client_id,
+            sub,
+            version,
+            tenant_id,
+            decision,
+            rule,
+            "decision"
+        ),
+        Err(e) if e.code == DenyCode::DirectoryUnavailable => tracing::error!(
+            trigger_source, user_pool_id, client_id, sub, version, tenant_id,
+            decision = "deny", code = e.code.as_str(), reason = %e.reason, "decision"
+        ),
+        Err(e) => tracing::warn!(
+            trigger_source, user_pool_id, client_id, sub, version, tenant_id,
+            decision = "deny", code = e.code.as_str(), reason = %e.reason, "decision"
+        ),
+    }
+}

@@ -1,0 +1,442 @@
+//! Handler tests of pre token generation over the in-memory directory: the security
+//! invariants of DESIGN.md, request counts, configuration modes and robustness.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tenant_lookup::config::is_reserved_claim;
+use tenant_lookup::{
+    CachedDirectory, Config, DenyCode, DirectoryDocument, InMemoryDirectory, ManualClock,
+    PreTokenGeneration, Trigger,
+};
+
+const POOL: &str = "us-east-1_Shared0Pool";
+const ALICE: &str = "a1a1a1a1-0000-4000-8000-00000000a11c";
+
+fn directory() -> Arc<InMemoryDirectory> {
+    let doc = DirectoryDocument::from_json(
+        r#"{"tiers":[{"id":"premium","scopes":["reports/export"]},{"id":"basic"}],
+            "tenants":[{"id":"acme","tier":"premium"},{"id":"globex","tier":"basic"},
+                       {"id":"initech","tier":"basic","status":"suspended"}],
+            "routes":[{"kind":"client","key":"m2m-acme","tenantId":"acme"},
+                      {"kind":"client","key":"web-globex","tenantId":"globex"}],
+            "members":[{"userPoolId":"us-east-1_Shared0Pool","sub":"a1a1a1a1-0000-4000-8000-00000000a11c","tenantId":"acme","roles":["admin"]},
+                       {"userPoolId":"us-east-1_Shared0Pool","sub":"c","tenantId":"initech"}]}"#,
+    )
+    .unwrap();
+    Arc::new(InMemoryDirectory::from_contents(
+        doc.validate(&BTreeSet::new(), 0).unwrap(),
+    ))
+}
+
+fn config(extra: &[(&str, &str)]) -> Config {
+    let extra: Vec<(String, String)> = extra
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|k| {
+        if k == "TENANT_TABLE" {
+            return Some("t".into());
+        }
+        extra.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    })
+    .unwrap()
+}
+
+struct Setup {
+    dir: Arc<InMemoryDirectory>,
+    clock: Arc<ManualClock>,
+    handler: PreTokenGeneration<Arc<InMemoryDirectory>>,
+}
+
+fn setup(extra: &[(&str, &str)]) -> Setup {
+    let dir = directory();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let cached = CachedDirectory::new(dir.clone(), Duration::from_secs(60), clock.clone());
+    Setup {
+        dir,
+        clock,
+        handler: PreTokenGeneration::new(cached, config(extra)),
+    }
+}
+
+fn event(version: &str, source: &str, sub: &str, client: &str) -> Value {
+    json!({
+        "version": version, "triggerSource": source, "region": "us-east-1", "userPoolId": POOL,
+        "userName": "jane.doe@example.com",
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown-unknown", "clientId": client},
+        "request": {
+            "userAttributes": {"sub": sub, "email": "jane.doe@example.com", "email_verified": "false",
+                               "name": "Jane Doe", "phone_number": "+12065551212", "custom:tenantId": "globex"},
+            "groupConfiguration": {"groupsToOverride": ["g1"], "iamRolesToOverride": [], "preferredRole": null},
+            "scopes": ["openid"],
+            "clientMetadata": {"tenantId": "globex"}
+        },
+        "response": {}
+    })
+}
+
+fn user_event(version: &str) -> Value {
+    event(
+        version,
+        "TokenGeneration_Authentication",
+        ALICE,
+        "shared-web",
+    )
+}
+
+fn m2m_event() -> Value {
+    let mut e = event("3", "TokenGeneration_ClientCredentials", "", "m2m-acme");
+    e["request"]["userAttributes"] = json!({});
+    e
+}
+
+#[tokio::test]
+async fn tenant_claims_come_only_from_the_directory() {
+    let s = setup(&[]);
+    let out = s.handler.handle(user_event("2")).await.unwrap();
+    let d = &out["response"]["claimsAndScopeOverrideDetails"];
+    assert_eq!(
+        d["idTokenGeneration"]["claimsToAddOrOverride"]["tenantId"],
+        "acme"
+    );
+    assert_eq!(
+        d["idTokenGeneration"]["claimsToAddOrOverride"]["custom:tenantId"], "acme",
+        "spoofed attribute overwritten"
+    );
+    assert_eq!(
+        d["accessTokenGeneration"]["claimsToAddOrOverride"]["tenantId"],
+        "acme"
+    );
+    assert_eq!(
+        d["accessTokenGeneration"]["scopesToAdd"],
+        json!(["reports/export"])
+    );
+    assert_eq!(
+        d["groupOverrideDetails"]["groupsToOverride"],
+        json!(["admin"])
+    );
+}
+
+#[tokio::test]
+async fn a_warm_user_invocation_makes_exactly_one_request_and_a_machine_one_none() {
+    let s = setup(&[]);
+    s.handler.handle(user_event("2")).await.unwrap();
+    s.handler.handle(m2m_event()).await.unwrap();
+    s.dir.reset_requests();
+    s.handler.handle(user_event("2")).await.unwrap();
+    assert_eq!(s.dir.requests().reads, 1, "only the membership query");
+    s.dir.reset_requests();
+    s.handler.handle(m2m_event()).await.unwrap();
+    assert_eq!(s.dir.requests().reads, 0);
+    assert_eq!(s.dir.requests().writes, 0);
+}
+
+#[tokio::test]
+async fn a_directory_failure_never_yields_a_token() {
+    let s = setup(&[("NO_TENANT_POLICY", "issue-without-tenant-claims")]);
+    s.dir.set_unavailable(true);
+    for e in [user_event("1"), user_event("2"), m2m_event()] {
+        let err = s.handler.handle(e).await.unwrap_err();
+        assert_eq!(err.code, DenyCode::DirectoryUnavailable);
+        assert_eq!(
+            err.to_string(),
+            "DIRECTORY_UNAVAILABLE: sign-in is temporarily unavailable, try again"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_suspension_stops_tokens_including_refresh_within_the_cache_ttl() {
+    let s = setup(&[]);
+    s.handler
+        .handle(event("2", "TokenGeneration_RefreshTokens", ALICE, "x"))
+        .await
+        .unwrap();
+    s.dir.update_tenant("acme", |t| {
+        t.status = tenant_lookup::model::TenantStatus::Suspended
+    });
+    s.clock.advance(Duration::from_secs(60));
+    for source in [
+        "TokenGeneration_RefreshTokens",
+        "TokenGeneration_Authentication",
+    ] {
+        let err = s
+            .handler
+            .handle(event("2", source, ALICE, "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, DenyCode::TenantSuspended);
+    }
+    assert_eq!(
+        s.handler.handle(m2m_event()).await.unwrap_err().code,
+        DenyCode::TenantSuspended
+    );
+    let err = s
+        .handler
+        .handle(event("2", "TokenGeneration_RefreshTokens", "c", "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, DenyCode::TenantSuspended);
+}
+
+#[tokio::test]
+async fn no_tenant_is_denied_by_default_and_issued_bare_when_configured() {
+    let stranger = || event("2", "TokenGeneration_Authentication", "nobody", "x");
+    let s = setup(&[]);
+    assert_eq!(
+        s.handler.handle(stranger()).await.unwrap_err().code,
+        DenyCode::NoTenant
+    );
+
+    let s = setup(&[("NO_TENANT_POLICY", "issue-without-tenant-claims")]);
+    let out = s.handler.handle(stranger()).await.unwrap();
+    let d = &out["response"]["claimsAndScopeOverrideDetails"];
+    assert_eq!(
+        d["idTokenGeneration"],
+        json!({"claimsToSuppress": ["custom:tenantId"]})
+    );
+    assert_eq!(
+        d["groupOverrideDetails"]["groupsToOverride"],
+        json!([]),
+        "replace mode: no roles, no groups"
+    );
+    assert!(d.get("accessTokenGeneration").is_none());
+    let v1 = s
+        .handler
+        .handle(event("1", "TokenGeneration_Authentication", "nobody", "x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        v1["response"]["claimsOverrideDetails"]["claimsToSuppress"],
+        json!(["custom:tenantId"])
+    );
+    // A suspended tenant is never "no tenant".
+    let err = s
+        .handler
+        .handle(event("2", "TokenGeneration_Authentication", "c", "x"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, DenyCode::TenantSuspended);
+    // Nor is a conflict.
+    let err = s
+        .handler
+        .handle(event(
+            "2",
+            "TokenGeneration_Authentication",
+            ALICE,
+            "web-globex",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, DenyCode::TenantConflict);
+}
+
+#[tokio::test]
+async fn groups_modes_and_claim_names_are_configurable() {
+    let s = setup(&[
+        ("GROUPS_MODE", "merge"),
+        ("TENANT_ID_CLAIM", "tid"),
+        ("TENANT_TIER_CLAIM", "plan"),
+    ]);
+    let out = s.handler.handle(user_event("2")).await.unwrap();
+    let d = &out["response"]["claimsAndScopeOverrideDetails"];
+    assert_eq!(
+        d["groupOverrideDetails"]["groupsToOverride"],
+        json!(["g1", "admin"])
+    );
+    assert_eq!(
+        d["accessTokenGeneration"]["claimsToAddOrOverride"],
+        json!({"tid": "acme", "plan": "premium"})
+    );
+
+    let s = setup(&[("GROUPS_MODE", "off")]);
+    let out = s.handler.handle(user_event("2")).await.unwrap();
+    assert!(out["response"]["claimsAndScopeOverrideDetails"]
+        .get("groupOverrideDetails")
+        .is_none());
+}
+
+fn claim_names_in(response: &Value, out: &mut Vec<String>) {
+    match response {
+        Value::Object(m) => {
+            for (k, v) in m {
+                if k == "claimsToAddOrOverride" {
+                    out.extend(v.as_object().unwrap().keys().cloned());
+                } else if k == "claimsToSuppress" {
+                    out.extend(
+                        v.as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|x| x.as_str().unwrap().to_string()),
+                    );
+                } else {
+                    claim_names_in(v, out);
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|v| claim_names_in(v, out)),
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn no_reserved_claim_is_ever_added_overridden_or_suppressed() {
+    for policy in ["deny", "issue-without-tenant-claims"] {
+        for mode in ["replace", "merge", "off"] {
+            let s = setup(&[("NO_TENANT_POLICY", policy), ("GROUPS_MODE", mode)]);
+            for e in [
+                user_event("1"),
+                user_event("2"),
+                user_event("3"),
+                m2m_event(),
+                event("2", "TokenGeneration_Authentication", "nobody", "x"),
+                event("1", "TokenGeneration_Authentication", "nobody", "x"),
+            ] {
+                if let Ok(out) = s.handler.handle(e).await {
+                    let mut names = Vec::new();
+                    claim_names_in(&out["response"], &mut names);
+                    for n in names {
+                        assert!(!is_reserved_claim(&n), "{n} emitted ({policy}, {mode})");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_whole_event_comes_back_with_only_the_response_changed() {
+    let s = setup(&[]);
+    let mut e = user_event("2");
+    e["someFutureField"] = json!({"nested": [1, 2, 3]});
+    let out = s.handler.handle(e.clone()).await.unwrap();
+    let mut without_response = out.clone();
+    without_response["response"] = json!({});
+    assert_eq!(without_response, e);
+}
+
+#[tokio::test]
+async fn version_1_client_credentials_is_refused_rather_than_issued_without_tenant() {
+    let s = setup(&[]);
+    let mut e = m2m_event();
+    e["version"] = json!("1");
+    assert_eq!(
+        s.handler.handle(e).await.unwrap_err().code,
+        DenyCode::InvalidEvent
+    );
+}
+
+/// Every value of every field replaced by every JSON kind: the handler answers, never panics.
+#[tokio::test]
+async fn never_panics_on_any_json_shape() {
+    fn paths(v: &Value, prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
+        if let Value::Object(m) = v {
+            for (k, child) in m {
+                let mut p = prefix.clone();
+                p.push(k.clone());
+                out.push(p.clone());
+                paths(child, p, out);
+            }
+        }
+    }
+    let s = setup(&[]);
+    let base = user_event("2");
+    let mut all = Vec::new();
+    paths(&base, Vec::new(), &mut all);
+    let kinds = [
+        json!(null),
+        json!(true),
+        json!(-1),
+        json!(1e300),
+        json!("x"),
+        json!([]),
+        json!([null, 1]),
+        json!({}),
+    ];
+    let mut answered = 0;
+    for p in &all {
+        for k in &kinds {
+            let mut e = base.clone();
+            let mut cur = &mut e;
+            for seg in &p[..p.len() - 1] {
+                cur = cur.get_mut(seg).unwrap();
+            }
+            cur[p.last().unwrap()] = k.clone();
+            let _ = s.handler.handle(e).await;
+            answered += 1;
+        }
+    }
+    for e in [
+        json!(null),
+        json!([]),
+        json!("event"),
+        json!(42),
+        json!({"userPoolId": {"a": 1}}),
+    ] {
+        assert_eq!(
+            s.handler.handle(e).await.unwrap_err().code,
+            DenyCode::InvalidEvent
+        );
+    }
+    assert_eq!(answered, all.len() * kinds.len());
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn logs_carry_ids_and_the_decision_but_no_pii() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let s = setup(&[]);
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            s.handler.handle(user_event("2")).await.unwrap();
+            s.handler
+                .handle(event("2", "TokenGeneration_Authentication", "nobody", "x"))
+                .await
+                .unwrap_err();
+        });
+    });
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0]["fields"]["tenant_id"], "acme");
+    assert_eq!(lines[0]["fields"]["decision"], "issue");
+    assert_eq!(
+        lines[0]["fields"]["trigger_source"],
+        "TokenGeneration_Authentication"
+    );
+    assert_eq!(lines[0]["fields"]["user_pool_id"], POOL);
+    assert_eq!(lines[0]["fields"]["client_id"], "shared-web");
+    assert_eq!(lines[0]["fields"]["sub"], ALICE);
+    assert_eq!(lines[1]["fields"]["decision"], "deny");
+    assert_eq!(lines[1]["fields"]["code"], "NO_TENANT");
+    for pii in ["jane.doe", "Jane Doe", "+1206", "example.com"] {
+        assert!(!text.contains(pii), "log contains {pii}: {text}");
+    }
+}

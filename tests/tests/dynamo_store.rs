@@ -1,0 +1,967 @@
+//! `DynamoDirectory` against moto: import/export, the trigger reads and provisioning.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use integration_tests::{fresh_table, InjectedConflicts, RequestCounter, TestTable};
+use tenant_lookup::dynamo::{DynamoDirectory, ImportError};
+use tenant_lookup::model::{
+    Invitation, Membership, MembershipStatus, RouteKind, Tenant, TenantStatus, Tier,
+};
+use tenant_lookup::{
+    Directory, DirectoryContents, DirectoryDocument, DirectoryError, ProvisionOutcome,
+    ProvisionRequest,
+};
+
+const POOL: &str = "us-east-1_Example";
+const NOW: i64 = 1_750_000_000;
+
+/// Every item kind, optional fields both set and defaulted.
+const SEED: &str = r#"{
+  "tiers": [{"id": "premium", "scopes": ["reports/export", "admin/read"]},
+            {"id": "basic"}],
+  "tenants": [
+    {"id": "acme", "name": "Acme Corp", "tier": "premium", "status": "active", "selfSignUp": false,
+     "allowedEmailDomains": ["Acme.Example"], "maxUsers": 50,
+     "iamRoleArn": "arn:aws:iam::123456789012:role/acme"},
+    {"id": "globex", "tier": "basic", "status": "suspended", "selfSignUp": true, "defaultRole": "viewer"}
+  ],
+  "routes": [
+    {"kind": "pool", "key": "us-east-1_Silo0acme", "tenantId": "acme"},
+    {"kind": "client", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
+    {"kind": "domain", "key": "Acme.Example", "tenantId": "acme"},
+    {"kind": "idp", "userPoolId": "us-east-1_Example", "key": "AcmeSAML", "tenantId": "acme", "trustEmail": true},
+    {"kind": "domain", "key": "globex.example", "tenantId": "globex"}
+  ],
+  "members": [
+    {"userPoolId": "us-east-1_Example", "sub": "sub-alice", "tenantId": "acme", "roles": ["admin", "member"]},
+    {"userPoolId": "us-east-1_Example", "sub": "sub-bob", "tenantId": "acme"},
+    {"userPoolId": "us-east-1_Example", "sub": "sub-bob", "tenantId": "globex", "status": "suspended"}
+  ],
+  "invitations": [
+    {"userPoolId": "us-east-1_Example", "email": "New.Hire@Acme.Example", "tenantId": "acme",
+     "roles": ["member"], "invitedBy": "sub-alice", "expiresAt": 1900000000},
+    {"userPoolId": "us-east-1_Example", "email": "late@acme.example", "tenantId": "acme", "expiresAt": 1000}
+  ]
+}"#;
+
+fn doc(json: &str) -> DirectoryDocument {
+    DirectoryDocument::from_json(json).expect("test document parses")
+}
+
+async fn seeded() -> TestTable {
+    let t = fresh_table().await;
+    t.directory
+        .import(&doc(SEED), NOW)
+        .await
+        .expect("seed imports");
+    t.requests.reset();
+    t
+}
+
+fn membership(sub: &str, tenant: &str) -> Membership {
+    Membership {
+        user_pool_id: POOL.into(),
+        sub: sub.into(),
+        tenant_id: tenant.into(),
+        roles: vec!["member".into()],
+        status: MembershipStatus::Active,
+        source: "domain".into(),
+        created_at: NOW + 100,
+    }
+}
+
+fn provision_request(sub: &str, tenant: &str) -> ProvisionRequest {
+    ProvisionRequest {
+        membership: membership(sub, tenant),
+        invitation_tenant_id: None,
+        invitation_email: None,
+    }
+}
+
+fn invited(sub: &str, tenant: &str, email: &str) -> ProvisionRequest {
+    ProvisionRequest {
+        membership: Membership {
+            source: "invitation".into(),
+            ..membership(sub, tenant)
+        },
+        invitation_tenant_id: Some(tenant.into()),
+        invitation_email: Some(email.into()),
+    }
+}
+
+async fn user_count(t: &TestTable, tenant: &str) -> u32 {
+    t.directory
+        .tenant(tenant)
+        .await
+        .unwrap()
+        .expect("tenant exists")
+        .user_count
+}
+
+fn s(v: &str) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+async fn put_raw(t: &TestTable, item: HashMap<String, AttributeValue>) {
+    t.client()
+        .put_item()
+        .table_name(t.name())
+        .set_item(Some(item))
+        .send()
+        .await
+        .unwrap();
+}
+
+// ----------------------------------------------------------------------------------------------
+// Table
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn create_table_is_idempotent_and_enables_ttl_on_expires_at() {
+    let t = fresh_table().await;
+    assert!(
+        !t.directory.create_table().await.unwrap(),
+        "second create reports an existing table"
+    );
+    assert_eq!(t.requests.get("CreateTable"), 0);
+    let ttl = t
+        .client()
+        .describe_time_to_live()
+        .table_name(t.name())
+        .send()
+        .await
+        .unwrap();
+    let ttl = ttl.time_to_live_description.unwrap();
+    assert_eq!(ttl.attribute_name(), Some("expiresAt"));
+    assert_eq!(ttl.time_to_live_status(), Some(&TimeToLiveStatus::Enabled));
+    let table = t
+        .client()
+        .describe_table()
+        .table_name(t.name())
+        .send()
+        .await
+        .unwrap()
+        .table
+        .unwrap();
+    assert_eq!(
+        table.global_secondary_indexes()[0].index_name(),
+        Some("GSI1")
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Import -> reads
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn import_round_trips_every_item_kind_through_the_directory_reads() {
+    let t = fresh_table().await;
+    let report = t.directory.import(&doc(SEED), NOW).await.unwrap();
+    assert_eq!(
+        (
+            report.tiers.created,
+            report.tenants.created,
+            report.routes.created
+        ),
+        (2, 2, 5)
+    );
+    assert_eq!((report.members.created, report.invitations.created), (3, 2));
+    let d = &t.directory;
+
+    assert_eq!(
+        d.tenant("acme").await.unwrap(),
+        Some(Tenant {
+            id: "acme".into(),
+            name: "Acme Corp".into(),
+            tier: "premium".into(),
+            status: TenantStatus::Active,
+            self_sign_up: false,
+            allowed_email_domains: vec!["acme.example".into()],
+            max_users: Some(50),
+            user_count: 2,
+            default_role: "member".into(),
+            iam_role_arn: Some("arn:aws:iam::123456789012:role/acme".into()),
+        })
+    );
+    assert_eq!(
+        d.tenant("globex").await.unwrap(),
+        Some(Tenant {
+            id: "globex".into(),
+            name: "globex".into(),
+            tier: "basic".into(),
+            status: TenantStatus::Suspended,
+            self_sign_up: true,
+            allowed_email_domains: vec![],
+            max_users: None,
+            user_count: 1,
+            default_role: "viewer".into(),
+            iam_role_arn: None,
+        })
+    );
+    assert_eq!(d.tenant("initech").await.unwrap(), None);
+
+    assert_eq!(
+        d.tier("premium").await.unwrap(),
+        Some(Tier {
+            id: "premium".into(),
+            scopes: vec!["reports/export".into(), "admin/read".into()]
+        })
+    );
+    assert_eq!(
+        d.tier("basic").await.unwrap().unwrap().scopes,
+        Vec::<String>::new()
+    );
+    assert_eq!(d.tier("gold").await.unwrap(), None);
+
+    let pool = d
+        .route(RouteKind::Pool, "us-east-1_Silo0acme")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((pool.tenant_id.as_str(), pool.trust_email), ("acme", false));
+    let client = d
+        .route(RouteKind::Client, "7q2example0webclient0abcd12")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(client.tenant_id, "acme");
+    let domain = d
+        .route(RouteKind::Domain, "acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(domain.tenant_id, "acme");
+    let idp = d
+        .route(RouteKind::Idp, "us-east-1_Example#acmesaml")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((idp.tenant_id.as_str(), idp.trust_email), ("acme", true));
+    assert_eq!(
+        d.route(RouteKind::Client, "7Q2EXAMPLE0WEBCLIENT0ABCD12")
+            .await
+            .unwrap(),
+        None,
+        "client ids are case-sensitive"
+    );
+    assert_eq!(
+        d.route(RouteKind::Pool, "7q2example0webclient0abcd12")
+            .await
+            .unwrap(),
+        None,
+        "kinds are separate"
+    );
+
+    let alice = d.memberships(POOL, "sub-alice").await.unwrap();
+    assert_eq!(
+        alice,
+        vec![Membership {
+            user_pool_id: POOL.into(),
+            sub: "sub-alice".into(),
+            tenant_id: "acme".into(),
+            roles: vec!["admin".into(), "member".into()],
+            status: MembershipStatus::Active,
+            source: "import".into(),
+            created_at: NOW,
+        }]
+    );
+    let mut bob = d.memberships(POOL, "sub-bob").await.unwrap();
+    bob.sort_by(|a, b| a.tenant_id.cmp(&b.tenant_id));
+    assert_eq!(bob.len(), 2);
+    assert_eq!(
+        (bob[0].tenant_id.as_str(), bob[0].roles.clone()),
+        ("acme", vec!["member".to_string()])
+    );
+    assert_eq!(
+        (bob[1].tenant_id.as_str(), bob[1].status),
+        ("globex", MembershipStatus::Suspended)
+    );
+    assert_eq!(
+        bob[1].roles,
+        vec!["viewer"],
+        "roles default to the tenant's defaultRole"
+    );
+    assert!(d
+        .memberships("us-east-1_Other", "sub-alice")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let invitations = d.invitations(POOL, "new.hire@acme.example").await.unwrap();
+    assert_eq!(
+        invitations,
+        vec![Invitation {
+            user_pool_id: POOL.into(),
+            email: "new.hire@acme.example".into(),
+            tenant_id: "acme".into(),
+            roles: vec!["member".into()],
+            invited_by: Some("sub-alice".into()),
+            expires_at: Some(1_900_000_000),
+        }]
+    );
+    assert!(d
+        .invitations("us-east-1_Other", "new.hire@acme.example")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn each_trigger_read_is_a_single_request_and_nothing_scans() {
+    let t = seeded().await;
+    let d = &t.directory;
+    d.memberships(POOL, "sub-bob").await.unwrap();
+    assert_eq!(t.requests.snapshot(), [("Query".to_string(), 1)].into());
+    t.requests.reset();
+    d.invitations(POOL, "new.hire@acme.example").await.unwrap();
+    assert_eq!(t.requests.snapshot(), [("Query".to_string(), 1)].into());
+    t.requests.reset();
+    d.tenant("acme").await.unwrap();
+    d.tier("premium").await.unwrap();
+    d.route(RouteKind::Domain, "acme.example").await.unwrap();
+    d.route(RouteKind::Domain, "absent.example").await.unwrap();
+    assert_eq!(t.requests.snapshot(), [("GetItem".to_string(), 4)].into());
+    t.requests.reset();
+    d.provision(&provision_request("sub-new", "acme"))
+        .await
+        .unwrap();
+    assert_eq!(
+        t.requests.snapshot(),
+        [("TransactWriteItems".to_string(), 1)].into()
+    );
+}
+
+#[tokio::test]
+async fn invitations_are_found_by_any_case_of_the_email_and_expired_ones_are_returned() {
+    let t = seeded().await;
+    let found = t
+        .directory
+        .invitations(POOL, "LATE@Acme.Example")
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].expires_at, Some(1000));
+    assert!(
+        !found[0].is_valid_at(NOW),
+        "the caller sees it is expired and filters it"
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Import rules
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn importing_the_same_document_twice_changes_nothing_the_second_time() {
+    let t = seeded().await;
+    let before = t.directory.export().await.unwrap();
+    t.requests.reset();
+
+    let report = t.directory.import(&doc(SEED), NOW + 3600).await.unwrap();
+    assert!(report.is_unchanged(), "{report}");
+    assert_eq!(
+        (
+            report.tiers.unchanged,
+            report.tenants.unchanged,
+            report.routes.unchanged
+        ),
+        (2, 2, 5)
+    );
+    assert_eq!(
+        (report.members.unchanged, report.invitations.unchanged),
+        (3, 2)
+    );
+    assert!(report.changes.is_empty(), "{:?}", report.changes);
+    assert!(
+        report.user_counts.iter().all(|u| !u.changed()),
+        "{:?}",
+        report.user_counts
+    );
+    assert!(report.to_string().contains("nothing to change"), "{report}");
+    assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
+
+    let after = t.directory.export().await.unwrap();
+    assert_eq!(
+        after, before,
+        "createdAt and source of existing members are kept"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_document_updates_only_what_changed_and_keeps_member_history() {
+    let t = seeded().await;
+    let changed = SEED
+        .replace(r#""maxUsers": 50,"#, r#""maxUsers": 60,"#)
+        .replace(r#""roles": ["admin", "member"]"#, r#""roles": ["admin"]"#);
+    let report = t
+        .directory
+        .import(&doc(&changed), NOW + 3600)
+        .await
+        .unwrap();
+    assert_eq!((report.tenants.updated, report.tenants.unchanged), (1, 1));
+    assert_eq!((report.members.updated, report.members.unchanged), (1, 2));
+    assert_eq!(
+        report.routes.written() + report.tiers.written() + report.invitations.written(),
+        0
+    );
+    assert_eq!(
+        report.changes,
+        vec![
+            "update tenant 'acme'",
+            "update member 'sub-alice' of tenant 'acme' (pool us-east-1_Example)"
+        ]
+    );
+
+    assert_eq!(
+        t.directory.tenant("acme").await.unwrap().unwrap().max_users,
+        Some(60)
+    );
+    let alice = &t.directory.memberships(POOL, "sub-alice").await.unwrap()[0];
+    assert_eq!(alice.roles, vec!["admin"]);
+    assert_eq!((alice.created_at, alice.source.as_str()), (NOW, "import"));
+}
+
+#[tokio::test]
+async fn removing_an_optional_field_removes_the_attribute() {
+    let t = seeded().await;
+    let changed = SEED
+        .replace(r#""maxUsers": 50,"#, "")
+        .replace(r#""allowedEmailDomains": ["Acme.Example"],"#, "");
+    t.directory.import(&doc(&changed), NOW).await.unwrap();
+    let acme = t.directory.tenant("acme").await.unwrap().unwrap();
+    assert_eq!(
+        (acme.max_users, acme.allowed_email_domains.len()),
+        (None, 0)
+    );
+    assert_eq!(acme.user_count, 2, "userCount survives the update");
+}
+
+#[tokio::test]
+async fn malformed_documents_write_nothing() {
+    let t = fresh_table().await;
+    let cases = [
+        (
+            r#"{"tenants":[{"id":"a","tier":"t"}],"routes":[{"kind":"planet","key":"k","tenantId":"a"}]}"#,
+            "unknown route kind 'planet'",
+        ),
+        (
+            r#"{"tenants":[{"id":"a","tier":"t"}],"members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#,
+            "members[0]: unknown tenant 'ghost'",
+        ),
+        (
+            r#"{"tenants":[{"id":"a","tier":"t"},{"id":"b","tier":"t"}],
+                "routes":[{"kind":"client","key":"c1","tenantId":"a"},{"kind":"client","key":"c1","tenantId":"b"}]}"#,
+            "claimed by tenants 'a' and 'b'",
+        ),
+        (
+            r#"{"tiers":[{"scopes":[]}],"tenants":[{"id":"a","tier":"t"}]}"#,
+            "tiers[0]: missing id",
+        ),
+        (
+            r#"{"tenants":[{"id":"a","tier":"t"},{"tier":"t"}]}"#,
+            "tenants[1]: missing id",
+        ),
+        (
+            r#"{"tenants":[{"id":"a","tier":"t"}],"members":[{"userPoolId":"p","tenantId":"a"}]}"#,
+            "members[0]: userPoolId, sub and tenantId are required",
+        ),
+    ];
+    for (json, expected) in cases {
+        let err = t.directory.import(&doc(json), NOW).await.unwrap_err();
+        let ImportError::Invalid(problems) = &err else {
+            panic!("expected an invalid document, got {err}");
+        };
+        assert!(
+            problems.problems.iter().any(|p| p.contains(expected)),
+            "{expected}: {problems:?}"
+        );
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
+    assert_eq!(
+        t.directory.export().await.unwrap(),
+        DirectoryContents::default()
+    );
+}
+
+#[tokio::test]
+async fn every_problem_of_a_document_is_listed() {
+    let t = fresh_table().await;
+    let json = r#"{"tenants":[{"id":"a","tier":"t"},{"tier":"t"}],
+        "routes":[{"kind":"planet","key":"k","tenantId":"a"}],
+        "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#;
+    let err = t.directory.import(&doc(json), NOW).await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the directory document has 3 problems:"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 4, "one problem per line: {text}");
+}
+
+#[tokio::test]
+async fn a_route_key_owned_by_another_tenant_in_the_table_is_rejected() {
+    let t = seeded().await;
+    let json = r#"{"tenants":[{"id":"initech","tier":"basic"}],
+        "routes":[{"kind":"domain","key":"initech.example","tenantId":"initech"},
+                  {"kind":"client","key":"7q2example0webclient0abcd12","tenantId":"initech"},
+                  {"kind":"idp","userPoolId":"us-east-1_Example","key":"ACMESAML","tenantId":"initech"}]}"#;
+    let err = t.directory.import(&doc(json), NOW).await.unwrap_err();
+    let ImportError::Invalid(problems) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!(
+        problems.problems,
+        vec![
+            "routes[1]: client route '7q2example0webclient0abcd12' already belongs to tenant 'acme'",
+            "routes[2]: idp route 'us-east-1_Example#acmesaml' already belongs to tenant 'acme'",
+        ]
+    );
+    assert_eq!(t.requests.writes(), 0);
+    assert_eq!(t.directory.tenant("initech").await.unwrap(), None);
+    assert_eq!(
+        t.directory
+            .route(RouteKind::Domain, "initech.example")
+            .await
+            .unwrap(),
+        None
+    );
+    let client = t
+        .directory
+        .route(RouteKind::Client, "7q2example0webclient0abcd12")
+        .await
+        .unwrap();
+    assert_eq!(client.unwrap().tenant_id, "acme");
+}
+
+#[tokio::test]
+async fn members_of_tenants_already_in_the_table_are_accepted_and_counted() {
+    let t = seeded().await;
+    let json = r#"{"members":[{"userPoolId":"us-east-1_Example","sub":"sub-carol","tenantId":"acme"}],
+        "routes":[{"kind":"client","key":"acmemobileclient","tenantId":"acme"}]}"#;
+    let report = t.directory.import(&doc(json), NOW).await.unwrap();
+    assert_eq!(report.members.created, 1);
+    let acme = report
+        .user_counts
+        .iter()
+        .find(|u| u.tenant_id == "acme")
+        .unwrap();
+    assert_eq!((acme.before, acme.after), (Some(2), 3));
+    assert_eq!(user_count(&t, "acme").await, 3);
+    assert_eq!(
+        t.directory.memberships(POOL, "sub-carol").await.unwrap()[0].roles,
+        vec!["member"]
+    );
+}
+
+#[tokio::test]
+async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
+    let t = seeded().await;
+    assert_eq!(
+        (user_count(&t, "acme").await, user_count(&t, "globex").await),
+        (2, 1)
+    );
+
+    // A member provisioned by a trigger is not in the document but is counted.
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("sub-dave", "acme"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::Created
+    );
+    assert_eq!(user_count(&t, "acme").await, 3);
+    let report = t.directory.import(&doc(SEED), NOW).await.unwrap();
+    assert!(report.is_unchanged(), "{report}");
+    assert_eq!(user_count(&t, "acme").await, 3);
+
+    // A wrong stored count is corrected.
+    t.client()
+        .update_item()
+        .table_name(t.name())
+        .key("PK", s("TENANT#acme"))
+        .key("SK", s("TENANT"))
+        .update_expression("SET userCount = :n")
+        .expression_attribute_values(":n", AttributeValue::N("99".into()))
+        .send()
+        .await
+        .unwrap();
+    let report = t.directory.import(&doc(SEED), NOW).await.unwrap();
+    let acme = report
+        .user_counts
+        .iter()
+        .find(|u| u.tenant_id == "acme")
+        .unwrap();
+    assert_eq!(
+        (acme.before, acme.after, acme.changed()),
+        (Some(99), 3, true)
+    );
+    assert!(!report.is_unchanged());
+    assert_eq!(user_count(&t, "acme").await, 3);
+}
+
+#[tokio::test]
+async fn a_dry_run_plan_reports_the_changes_and_writes_nothing() {
+    let t = seeded().await;
+    let json = r#"{"tenants":[{"id":"initech","tier":"basic"}],
+        "members":[{"userPoolId":"p","sub":"s1","tenantId":"initech"},{"userPoolId":"p","sub":"s2","tenantId":"acme"}]}"#;
+    let plan = t.directory.plan_import(&doc(json), NOW).await.unwrap();
+    let report = plan.report();
+    assert_eq!((report.tenants.created, report.members.created), (1, 2));
+    let counts: Vec<_> = report
+        .user_counts
+        .iter()
+        .map(|u| (u.tenant_id.as_str(), u.before, u.after))
+        .collect();
+    assert_eq!(counts, vec![("initech", None, 1), ("acme", Some(2), 3)]);
+    assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
+    assert_eq!(t.directory.tenant("initech").await.unwrap(), None);
+
+    let applied = t.directory.apply_import(plan).await.unwrap();
+    assert_eq!(
+        applied
+            .user_counts
+            .iter()
+            .map(|u| u.after)
+            .collect::<Vec<_>>(),
+        vec![1, 3]
+    );
+    assert_eq!(user_count(&t, "initech").await, 1);
+}
+
+#[tokio::test]
+async fn export_then_import_reproduces_the_directory() {
+    let a = seeded().await;
+    let exported = DirectoryDocument::from_contents(&a.directory.export().await.unwrap());
+    let json = serde_json::to_string_pretty(&exported).unwrap();
+
+    let b = fresh_table().await;
+    let report = b.directory.import(&doc(&json), NOW).await.unwrap();
+    assert_eq!(report.tenants.created, 2);
+    let again = DirectoryDocument::from_contents(&b.directory.export().await.unwrap());
+    assert_eq!(again, exported);
+    assert_eq!(
+        a.directory.export().await.unwrap(),
+        b.directory.export().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn stored_items_of_the_wrong_shape_are_malformed_errors() {
+    let t = fresh_table().await;
+    put_raw(
+        &t,
+        HashMap::from([
+            ("PK".into(), s("TENANT#bad")),
+            ("SK".into(), s("TENANT")),
+            ("tier".into(), s("basic")),
+            ("maxUsers".into(), s("fifty")),
+        ]),
+    )
+    .await;
+    put_raw(
+        &t,
+        HashMap::from([("PK".into(), s("USER#p#s")), ("SK".into(), s("TENANT#bad"))]),
+    )
+    .await;
+    put_raw(
+        &t,
+        HashMap::from([("PK".into(), s("ROUTE#POOL#p")), ("SK".into(), s("ROUTE"))]),
+    )
+    .await;
+
+    let err = t.directory.tenant("bad").await.unwrap_err();
+    assert!(
+        matches!(&err, DirectoryError::Malformed(m) if m.contains("maxUsers")),
+        "{err}"
+    );
+    let err = t.directory.memberships("p", "s").await.unwrap_err();
+    assert!(
+        matches!(&err, DirectoryError::Malformed(m) if m.contains("'sub' is missing")),
+        "{err}"
+    );
+    let err = t.directory.route(RouteKind::Pool, "p").await.unwrap_err();
+    assert!(
+        matches!(&err, DirectoryError::Malformed(m) if m.contains("tenantId")),
+        "{err}"
+    );
+}
+
+// ----------------------------------------------------------------------------------------------
+// Provisioning
+// ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn provision_creates_the_membership_and_takes_a_seat() {
+    let t = seeded().await;
+    let outcome = t
+        .directory
+        .provision(&provision_request("sub-new", "acme"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::Created);
+    assert_eq!(
+        t.directory.memberships(POOL, "sub-new").await.unwrap(),
+        vec![membership("sub-new", "acme")]
+    );
+    assert_eq!(user_count(&t, "acme").await, 3);
+}
+
+#[tokio::test]
+async fn a_retried_provision_finds_its_membership_and_counts_once() {
+    let t = seeded().await;
+    let first = provision_request("sub-new", "acme");
+    assert_eq!(
+        t.directory.provision(&first).await.unwrap(),
+        ProvisionOutcome::Created
+    );
+    let mut retry = first.clone();
+    retry.membership.created_at += 5;
+    retry.membership.roles = vec!["admin".into()];
+    assert_eq!(
+        t.directory.provision(&retry).await.unwrap(),
+        ProvisionOutcome::AlreadyMember(first.membership.clone()),
+        "the stored membership is returned, not the request's"
+    );
+    assert_eq!(user_count(&t, "acme").await, 3, "the seat is taken once");
+    assert_eq!(
+        t.directory
+            .memberships(POOL, "sub-new")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_suspended_or_missing_tenant_is_inactive_and_nothing_is_written() {
+    let t = seeded().await;
+    let outcome = t
+        .directory
+        .provision(&provision_request("sub-new", "globex"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::TenantInactive);
+    assert_eq!(user_count(&t, "globex").await, 1);
+    assert!(t
+        .directory
+        .memberships(POOL, "sub-new")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let outcome = t
+        .directory
+        .provision(&provision_request("sub-new", "initech"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::TenantInactive);
+    assert_eq!(
+        t.directory.tenant("initech").await.unwrap(),
+        None,
+        "the counter update creates no tenant"
+    );
+    assert!(t
+        .directory
+        .memberships(POOL, "sub-new")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_full_tenant_reports_the_seat_limit() {
+    let t = fresh_table().await;
+    let json = r#"{"tenants":[{"id":"tiny","tier":"basic","maxUsers":1}],
+        "members":[{"userPoolId":"us-east-1_Example","sub":"sub-first","tenantId":"tiny"}]}"#;
+    t.directory.import(&doc(json), NOW).await.unwrap();
+    let outcome = t
+        .directory
+        .provision(&provision_request("sub-second", "tiny"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::SeatLimitReached);
+    assert_eq!(user_count(&t, "tiny").await, 1);
+    assert!(t
+        .directory
+        .memberships(POOL, "sub-second")
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_tenant_item_without_user_count_starts_at_zero() {
+    let t = fresh_table().await;
+    put_raw(
+        &t,
+        HashMap::from([
+            ("PK".into(), s("TENANT#legacy")),
+            ("SK".into(), s("TENANT")),
+            ("tier".into(), s("basic")),
+            ("status".into(), s("active")),
+            ("maxUsers".into(), AttributeValue::N("1".into())),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("a", "legacy"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::Created
+    );
+    assert_eq!(user_count(&t, "legacy").await, 1);
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("b", "legacy"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::SeatLimitReached
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_is_consumed_by_the_provisioning_it_admits() {
+    let t = seeded().await;
+    let outcome = t
+        .directory
+        .provision(&invited("sub-hire", "acme", "new.hire@acme.example"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::Created);
+    assert!(t
+        .directory
+        .invitations(POOL, "new.hire@acme.example")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(user_count(&t, "acme").await, 3);
+
+    // Someone else using the same (now consumed) invitation.
+    let outcome = t
+        .directory
+        .provision(&invited("sub-other", "acme", "new.hire@acme.example"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::InvitationGone);
+    assert!(t
+        .directory
+        .memberships(POOL, "sub-other")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(user_count(&t, "acme").await, 3);
+
+    // The invited user's own retry is recognised as already provisioned.
+    let outcome = t
+        .directory
+        .provision(&invited("sub-hire", "acme", "new.hire@acme.example"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(outcome, ProvisionOutcome::AlreadyMember(ref m) if m.source == "invitation"),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_provisioning_never_exceeds_max_users() {
+    let t = fresh_table().await;
+    t.directory
+        .import(
+            &doc(r#"{"tenants":[{"id":"crowd","tier":"basic","maxUsers":5}]}"#),
+            NOW,
+        )
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let directory = t.directory.clone();
+            tokio::spawn(async move {
+                directory
+                    .provision(&provision_request(&format!("sub-{i}"), "crowd"))
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    let mut full = 0;
+    for task in tasks {
+        match task.await.unwrap().unwrap() {
+            ProvisionOutcome::Created => created += 1,
+            ProvisionOutcome::SeatLimitReached => full += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created, full), (5, 15));
+    assert_eq!(user_count(&t, "crowd").await, 5);
+    let members = t.directory.export().await.unwrap().members;
+    assert_eq!(members.iter().filter(|m| m.tenant_id == "crowd").count(), 5);
+}
+
+#[tokio::test]
+async fn transaction_conflicts_are_retried_a_bounded_number_of_times() {
+    let t = seeded().await;
+    let conflicts = InjectedConflicts::new(2);
+    let requests = RequestCounter::default();
+    let config = t
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(conflicts.clone())
+        .interceptor(requests.clone())
+        .build();
+    let contended = DynamoDirectory::new(aws_sdk_dynamodb::Client::from_conf(config), t.name());
+
+    let started = Instant::now();
+    let outcome = contended
+        .provision(&provision_request("sub-new", "acme"))
+        .await
+        .unwrap();
+    assert_eq!(outcome, ProvisionOutcome::Created);
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        (conflicts.remaining(), requests.get("TransactWriteItems")),
+        (0, 3)
+    );
+    assert_eq!(user_count(&t, "acme").await, 3);
+
+    let conflicts = InjectedConflicts::new(3);
+    let config = t
+        .client()
+        .config()
+        .to_builder()
+        .interceptor(conflicts.clone())
+        .build();
+    let contended = DynamoDirectory::new(aws_sdk_dynamodb::Client::from_conf(config), t.name());
+    let started = Instant::now();
+    let err = contended
+        .provision(&provision_request("sub-newer", "acme"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, DirectoryError::Unavailable(m) if m.contains("TransactionConflict")),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(conflicts.remaining(), 0);
+    assert!(t
+        .directory
+        .memberships(POOL, "sub-newer")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(user_count(&t, "acme").await, 3);
+}
