@@ -100,8 +100,12 @@ pub fn decide(
 
     let needs_verified_email = match path {
         AdmissionPath::FirstToken => true,
+        // Whenever the email decided something (an invitation, a domain route, a domain
+        // restriction), it must be proven: a pool that confirms by phone has not proven it.
         AdmissionPath::Confirmation => {
-            !federated && matches!(source, Source::Invitation | Source::DomainRoute)
+            !federated
+                && (matches!(source, Source::Invitation | Source::DomainRoute)
+                    || !tenant.allowed_email_domains.is_empty())
         }
         _ => false,
     };
@@ -426,8 +430,20 @@ mod tests {
             )
             .is_ok());
         }
-        assert!(decide(
+        // A route admission needs the email proven only when the tenant restricts domains.
+        let r = decide(
             cand(open.clone(), Source::PoolRoute, None, None),
+            AdmissionPath::Confirmation,
+            EMAIL,
+            false,
+        );
+        assert_eq!(r.unwrap_err().code, DenyCode::EmailNotVerified);
+        let any_domain = Tenant {
+            allowed_email_domains: vec![],
+            ..open.clone()
+        };
+        assert!(decide(
+            cand(any_domain, Source::PoolRoute, None, None),
             AdmissionPath::Confirmation,
             EMAIL,
             false

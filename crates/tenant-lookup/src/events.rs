@@ -185,13 +185,14 @@ impl UserPoolEvent {
     }
 
     /// The identity provider of a federated user, per DESIGN.md: trigger source
-    /// `PreSignUp_ExternalProvider`, or `cognito:user_status` `EXTERNAL_PROVIDER`, or an
-    /// `identities` attribute; the provider is `userName` up to its first `_`.
+    /// `PreSignUp_ExternalProvider`, or `cognito:user_status` `EXTERNAL_PROVIDER`; the
+    /// provider is `userName` up to its first `_`.
     /// A local user whose username merely looks like `Provider_subject` is not federated.
     pub fn federated_provider(&self) -> Option<String> {
+        // Only what Cognito itself sets counts: the trigger source, or the user status.
+        // An `identities` attribute alone does not (DESIGN.md lists it; see docs/decisions.md).
         let federated = self.trigger_source == TriggerSource::PreSignUpExternalProvider
-            || self.attribute("cognito:user_status") == Some("EXTERNAL_PROVIDER")
-            || self.attribute("identities").is_some();
+            || self.attribute("cognito:user_status") == Some("EXTERNAL_PROVIDER");
         if !federated {
             return None;
         }
@@ -425,6 +426,12 @@ mod tests {
     fn federation_requires_a_federation_signal_not_just_an_underscore() {
         let mut v = base();
         v["userName"] = json!("AcmeSAML_jdoe_x@acme.example");
+        assert_eq!(
+            UserPoolEvent::from_value(&v).unwrap().federated_provider(),
+            None
+        );
+        // An identities attribute is not something Cognito alone controls everywhere.
+        v["request"]["userAttributes"]["identities"] = json!("[{\"providerName\":\"AcmeSAML\"}]");
         assert_eq!(
             UserPoolEvent::from_value(&v).unwrap().federated_provider(),
             None

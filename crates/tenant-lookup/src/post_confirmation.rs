@@ -10,7 +10,7 @@ use crate::error::{DenyCode, TriggerError};
 use crate::events::{respond, TriggerSource, UserPoolEvent};
 use crate::provision::{provision, Provisioned};
 use crate::resolve::{TenantResolver, Unresolved};
-use crate::trigger::{log_decision, subject_of, unresolved_to_error, Trigger};
+use crate::trigger::{log_decision, read_event, subject_of, unresolved_to_error, Trigger};
 
 pub struct PostConfirmation<D> {
     directory: CachedDirectory<D>,
@@ -69,7 +69,7 @@ impl<D: Directory> PostConfirmation<D> {
 
 impl<D: Directory> Trigger for PostConfirmation<D> {
     async fn handle(&self, event: Value) -> Result<Value, TriggerError> {
-        let view = UserPoolEvent::from_value(&event)?;
+        let view = read_event(&event)?;
         let empty = || {
             serde_json::to_value(CognitoEventUserPoolsPostConfirmationResponse::default())
                 .unwrap_or_default()

@@ -10,7 +10,7 @@ use crate::directory::Directory;
 use crate::error::{DenyCode, TriggerError};
 use crate::events::{respond, TriggerSource, UserPoolEvent};
 use crate::resolve::{TenantResolver, Unresolved};
-use crate::trigger::{log_decision, subject_of, unresolved_to_error, Trigger};
+use crate::trigger::{log_decision, read_event, subject_of, unresolved_to_error, Trigger};
 
 pub struct PreSignUp<D> {
     directory: CachedDirectory<D>,
@@ -63,7 +63,7 @@ impl<D: Directory> PreSignUp<D> {
 
 impl<D: Directory> Trigger for PreSignUp<D> {
     async fn handle(&self, event: Value) -> Result<Value, TriggerError> {
-        let view = UserPoolEvent::from_value(&event)?;
+        let view = read_event(&event)?;
         let path = match view.trigger_source {
             TriggerSource::PreSignUpExternalProvider => AdmissionPath::ExternalProvider,
             TriggerSource::PreSignUpAdminCreateUser => AdmissionPath::AdminCreateUser,

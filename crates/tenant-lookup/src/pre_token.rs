@@ -12,7 +12,7 @@ use crate::events::{respond, TriggerSource, UserPoolEvent};
 use crate::model::RouteKind;
 use crate::provision::{provision, Provisioned};
 use crate::resolve::{MemberLookup, Subject, TenantResolver, Unresolved};
-use crate::trigger::{log_decision, subject_of, unresolved_to_error, Trigger};
+use crate::trigger::{log_decision, read_event, subject_of, unresolved_to_error, Trigger};
 
 pub struct PreTokenGeneration<D> {
     directory: CachedDirectory<D>,
@@ -147,7 +147,7 @@ impl<D: Directory> PreTokenGeneration<D> {
 
 impl<D: Directory> Trigger for PreTokenGeneration<D> {
     async fn handle(&self, event: Value) -> Result<Value, TriggerError> {
-        let view = UserPoolEvent::from_value(&event)?;
+        let view = read_event(&event)?;
         let subject = subject_of(&view);
         let version = match view.version {
             Some(v) if v >= 1 => v,

@@ -14,6 +14,13 @@ pub trait Trigger: Send + Sync {
     fn handle(&self, event: Value) -> impl Future<Output = Result<Value, TriggerError>> + Send;
 }
 
+/// Reads the event's typed view; an unreadable event gets its own log line.
+pub fn read_event(event: &Value) -> Result<UserPoolEvent, TriggerError> {
+    UserPoolEvent::from_value(event).inspect_err(|e| {
+        tracing::warn!(decision = "deny", code = e.code.as_str(), reason = %e.reason, "decision");
+    })
+}
+
 pub fn subject_of(event: &UserPoolEvent) -> Subject {
     Subject {
         user_pool_id: event.user_pool_id().to_string(),
