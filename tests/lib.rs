@@ -4,8 +4,8 @@
 //! and a fresh table per test.
 //!
 //! One server per test binary ([`moto`]) is enough: every test gets its own table
-//! ([`fresh_table`]). The server binary is `$MOTO_SERVER`, else `.venv/bin/moto_server` in the
-//! workspace root (`python3 -m venv .venv && .venv/bin/pip install -r tools-requirements.txt`).
+//! ([`fresh_table`]). The server is started by [`moto_command`]: `scripts/moto_server.py` with
+//! the workspace's `.venv` (`make venv`), which serves one request at a time.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -39,7 +39,7 @@ pub const REGION: &str = "us-east-1";
 /// Runs moto in the background and stops it when its standard input closes: when the
 /// [`MotoServer`] is dropped, or when the test process exits in any way (a server kept in a
 /// `static` is never dropped).
-const WATCHDOG: &str = r#""$0" -H 127.0.0.1 -p 0 2>&1 &
+const WATCHDOG: &str = r#""$@" -H 127.0.0.1 -p 0 2>&1 &
 pid=$!
 cat >/dev/null
 kill "$pid" 2>/dev/null
@@ -63,21 +63,28 @@ impl fmt::Debug for MotoServer {
 impl MotoServer {
     /// Starts the server and returns once it has announced the address it listens on.
     pub fn start() -> io::Result<Self> {
-        let binary = moto_binary();
-        if !binary.is_file() {
+        let command = moto_command();
+        let program = command[0].clone();
+        if !program.is_file() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
                 format!(
-                    "moto_server not found at {}: run `python3 -m venv .venv && .venv/bin/pip install -r \
-                     tools-requirements.txt` in the workspace root, or set MOTO_SERVER",
-                    binary.display()
+                    "{} not found: run `make venv` (python3 -m venv .venv && .venv/bin/pip install -r \
+                     tools-requirements.txt) in the workspace root, or set MOTO_SERVER",
+                    program.display()
                 ),
             ));
         }
+        let binary = command
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut child = Command::new("/bin/sh")
             .arg("-c")
             .arg(WATCHDOG)
-            .arg(&binary)
+            .arg("moto-watchdog")
+            .args(&command)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -122,13 +129,13 @@ impl MotoServer {
             }
             Ok(Err(output)) => Err(io::Error::other(format!(
                 "{} exited before listening; its output:\n{output}",
-                binary.display()
+                binary
             ))),
             Err(_) => Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
                     "{} did not announce its address within {STARTUP_TIMEOUT:?}",
-                    binary.display()
+                    binary
                 ),
             )),
         }
@@ -165,11 +172,19 @@ impl Drop for MotoServer {
     }
 }
 
-/// `$MOTO_SERVER`, else `.venv/bin/moto_server` in the workspace root.
-pub fn moto_binary() -> PathBuf {
+/// The command that starts the server: `$MOTO_SERVER` if set (a moto_server executable),
+/// else `.venv/bin/python scripts/moto_server.py` in the workspace root, which serves one
+/// request at a time so that transactions are isolated as on DynamoDB (see that script).
+pub fn moto_command() -> Vec<PathBuf> {
     match std::env::var_os("MOTO_SERVER") {
-        Some(path) if !path.is_empty() => PathBuf::from(path),
-        _ => workspace_root().join(".venv/bin/moto_server"),
+        Some(path) if !path.is_empty() => vec![PathBuf::from(path)],
+        _ => {
+            let root = workspace_root();
+            vec![
+                root.join(".venv/bin/python"),
+                root.join("scripts/moto_server.py"),
+            ]
+        }
     }
 }
 
