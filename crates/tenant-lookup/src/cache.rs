@@ -89,38 +89,41 @@ impl<D: Directory> CachedDirectory<D> {
     }
 }
 
-impl<D: Directory> Directory for CachedDirectory<D> {
-    async fn tenant(&self, id: &str) -> Result<Option<Tenant>, DirectoryError> {
-        let key = id.to_string();
-        if let Some(hit) = self.tenants.get(&key, self.clock.now(), self.ttl) {
+impl<D: Directory> CachedDirectory<D> {
+    /// A fresh cached answer for `key`, else `load`'s answer, cached (present or absent).
+    async fn through<K: Eq + Hash + Clone, V: Clone>(
+        &self,
+        map: &TtlMap<K, V>,
+        key: K,
+        load: impl std::future::Future<Output = Result<Option<V>, DirectoryError>>,
+    ) -> Result<Option<V>, DirectoryError> {
+        if let Some(hit) = map.get(&key, self.clock.now(), self.ttl) {
             return Ok(hit);
         }
-        let value = self.inner.tenant(id).await?;
-        self.tenants
-            .put(key, value.clone(), self.clock.now(), self.ttl);
+        let value = load.await?;
+        map.put(key, value.clone(), self.clock.now(), self.ttl);
         Ok(value)
+    }
+}
+
+impl<D: Directory> Directory for CachedDirectory<D> {
+    async fn tenant(&self, id: &str) -> Result<Option<Tenant>, DirectoryError> {
+        self.through(&self.tenants, id.to_string(), self.inner.tenant(id))
+            .await
     }
 
     async fn tier(&self, id: &str) -> Result<Option<Tier>, DirectoryError> {
-        let key = id.to_string();
-        if let Some(hit) = self.tiers.get(&key, self.clock.now(), self.ttl) {
-            return Ok(hit);
-        }
-        let value = self.inner.tier(id).await?;
-        self.tiers
-            .put(key, value.clone(), self.clock.now(), self.ttl);
-        Ok(value)
+        self.through(&self.tiers, id.to_string(), self.inner.tier(id))
+            .await
     }
 
     async fn route(&self, kind: RouteKind, key: &str) -> Result<Option<Route>, DirectoryError> {
-        let cache_key = (kind, key.to_string());
-        if let Some(hit) = self.routes.get(&cache_key, self.clock.now(), self.ttl) {
-            return Ok(hit);
-        }
-        let value = self.inner.route(kind, key).await?;
-        self.routes
-            .put(cache_key, value.clone(), self.clock.now(), self.ttl);
-        Ok(value)
+        self.through(
+            &self.routes,
+            (kind, key.to_string()),
+            self.inner.route(kind, key),
+        )
+        .await
     }
 
     async fn memberships(
