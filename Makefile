@@ -67,7 +67,7 @@ test: venv build ## cargo test --workspace, with moto_server and cargo-lambda fr
 ci: fmt-check clippy lint-infra test ## everything CI runs (.ci/run)
 
 # ------------------------------------------------------------------ performance and size
-bench: ## criterion benchmarks of tenant-lookup, then release binary sizes
+bench: venv ## criterion benchmarks of tenant-lookup, release binary sizes, peak memory of one invocation
 	$(CARGO) bench -p tenant-lookup --bench handler $(CARGO_FLAGS)
 	@echo; echo "handler medians (parse -> resolve -> render, warm cache, in-memory directory):"
 	@$(PYTHON) -c 'import glob, json, os; \
@@ -85,6 +85,8 @@ bench: ## criterion benchmarks of tenant-lookup, then release binary sizes
 	  strip -o "$$tmp" "$$dir/$$b"; \
 	  printf '  %-24s %12s %12s\n' "$$b" "$$(stat -c %s "$$dir/$$b")" "$$(stat -c %s "$$tmp")"; \
 	done
+	@echo; echo "peak memory (release build under cargo lambda watch --release, moto, seed imported):"
+	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/measure_memory.sh
 
 # cargo lambda build cross-compiles with zig (the ziglang wheel that cargo-lambda's PyPI
 # package depends on, found through .venv/bin/python3 on PATH).
