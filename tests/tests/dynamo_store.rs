@@ -824,6 +824,45 @@ async fn a_tenant_item_without_user_count_starts_at_zero() {
     );
 }
 
+/// A missing status reads as active when read, so the transaction must agree (it did not:
+/// `#status = :active` is false on a missing attribute, and provisioning failed forever).
+#[tokio::test]
+async fn a_tenant_item_without_status_is_active_for_provisioning() {
+    let t = fresh_table().await;
+    put_raw(
+        &t,
+        HashMap::from([
+            ("PK".into(), s("TENANT#nostatus")),
+            ("SK".into(), s("TENANT")),
+            ("tier".into(), s("basic")),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("a", "nostatus"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::Created
+    );
+    assert_eq!(user_count(&t, "nostatus").await, 1);
+}
+
+/// An Update creates a missing item; the condition must stop provisioning into no tenant.
+#[tokio::test]
+async fn provisioning_into_a_missing_tenant_creates_nothing() {
+    let t = fresh_table().await;
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("a", "ghost"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::TenantInactive
+    );
+    assert!(t.directory.tenant("ghost").await.unwrap().is_none());
+    assert!(t.directory.memberships(POOL, "a").await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn an_invitation_is_consumed_by_the_provisioning_it_admits() {
     let t = seeded().await;

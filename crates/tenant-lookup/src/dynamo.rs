@@ -372,9 +372,13 @@ fn provision_items(
         .key(keys::SK, s(keys::TENANT_SK))
         .update_expression("ADD #count :one")
         .condition_expression(
-            "#status = :active AND (attribute_not_exists(#max) OR #count < #max \
+            // The tenant must exist (an Update would otherwise create it) and be active; a
+            // missing status reads as active, as everywhere else.
+            "attribute_exists(#pk) AND (attribute_not_exists(#status) OR #status = :active) \
+             AND (attribute_not_exists(#max) OR #count < #max \
              OR (attribute_not_exists(#count) AND #max > :zero))",
         )
+        .expression_attribute_names("#pk", keys::PK)
         .expression_attribute_names("#status", attr::STATUS)
         .expression_attribute_names("#count", attr::USER_COUNT)
         .expression_attribute_names("#max", attr::MAX_USERS)
