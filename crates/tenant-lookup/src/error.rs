@@ -15,6 +15,7 @@ pub enum DenyCode {
     TenantConflict,
     TenantAmbiguous,
     NoTenant,
+    MembershipSuspended,
     DirectoryUnavailable,
     InvalidEvent,
 }
@@ -30,6 +31,7 @@ impl DenyCode {
             DenyCode::TenantConflict => "TENANT_CONFLICT",
             DenyCode::TenantAmbiguous => "TENANT_AMBIGUOUS",
             DenyCode::NoTenant => "NO_TENANT",
+            DenyCode::MembershipSuspended => "MEMBERSHIP_SUSPENDED",
             DenyCode::DirectoryUnavailable => "DIRECTORY_UNAVAILABLE",
             DenyCode::InvalidEvent => "INVALID_EVENT",
         }
@@ -46,6 +48,7 @@ impl DenyCode {
             DenyCode::TenantConflict => "your organization could not be determined",
             DenyCode::TenantAmbiguous => "your account belongs to several organizations",
             DenyCode::NoTenant => "your account is not a member of an organization",
+            DenyCode::MembershipSuspended => "your access to this organization is suspended",
             DenyCode::DirectoryUnavailable => "sign-in is temporarily unavailable, try again",
             DenyCode::InvalidEvent => "the request could not be processed",
         }

@@ -10,7 +10,10 @@ use crate::error::{DenyCode, TriggerError};
 use crate::events::{respond, TriggerSource, UserPoolEvent};
 use crate::provision::{provision, Provisioned};
 use crate::resolve::{TenantResolver, Unresolved};
-use crate::trigger::{log_decision, read_event, subject_of, unresolved_to_error, Trigger};
+use crate::trigger::{
+    as_sign_up_refusal, email_proven, log_decision, read_event, subject_of, unresolved_to_error,
+    Trigger,
+};
 
 pub struct PostConfirmation<D> {
     directory: CachedDirectory<D>,
@@ -48,11 +51,12 @@ impl<D: Directory> PostConfirmation<D> {
         let candidate = TenantResolver::new(&self.directory, now)
             .resolve_admission(&subject)
             .await?;
+        let proven = email_proven(event, &candidate);
         let admission = decide(
             candidate,
             AdmissionPath::Confirmation,
             subject.email.as_deref(),
-            event.email_verified(),
+            proven,
         )
         .map_err(|r| Unresolved::Denied {
             code: r.code,
@@ -84,16 +88,8 @@ impl<D: Directory> Trigger for PostConfirmation<D> {
                 log_decision(&view, Some(&tenant_id), Ok((decision, rule)));
                 Ok(respond(event, empty()))
             }
-            Err(Unresolved::Denied {
-                code: DenyCode::NoTenant,
-                reason,
-            }) => {
-                let e = TriggerError::new(DenyCode::SignupNotAllowed, reason);
-                log_decision(&view, None, Err(&e));
-                Err(e)
-            }
             Err(u) => {
-                let e = unresolved_to_error(u);
+                let e = as_sign_up_refusal(unresolved_to_error(u));
                 log_decision(&view, None, Err(&e));
                 Err(e)
             }

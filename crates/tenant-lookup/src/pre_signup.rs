@@ -10,7 +10,9 @@ use crate::directory::Directory;
 use crate::error::{DenyCode, TriggerError};
 use crate::events::{respond, TriggerSource, UserPoolEvent};
 use crate::resolve::{TenantResolver, Unresolved};
-use crate::trigger::{log_decision, read_event, subject_of, unresolved_to_error, Trigger};
+use crate::trigger::{
+    as_sign_up_refusal, log_decision, read_event, subject_of, unresolved_to_error, Trigger,
+};
 
 pub struct PreSignUp<D> {
     directory: CachedDirectory<D>,
@@ -45,14 +47,6 @@ impl<D: Directory> PreSignUp<D> {
                 code: DenyCode::NoTenant,
                 ..
             }) if path == AdmissionPath::AdminCreateUser => return Ok(None),
-            Err(Unresolved::Denied {
-                code: DenyCode::NoTenant,
-                reason,
-            }) => {
-                // To the user, "no tenant takes you" is the same as "sign-up is not allowed":
-                // the answer must not reveal whether some tenant exists.
-                return Err(TriggerError::new(DenyCode::SignupNotAllowed, reason));
-            }
             Err(u) => return Err(unresolved_to_error(u)),
         };
         decide(candidate, path, subject.email.as_deref(), false)
@@ -90,6 +84,9 @@ impl<D: Directory> Trigger for PreSignUp<D> {
                 Ok(respond(event, response))
             }
             Err(e) => {
+                // No tenant, a conflict or an ambiguity all read "sign-up is not allowed": the
+                // answer must not reveal whether some tenant routes or invited this address.
+                let e = as_sign_up_refusal(e);
                 log_decision(&view, None, Err(&e));
                 Err(e)
             }

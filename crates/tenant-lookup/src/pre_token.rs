@@ -12,7 +12,9 @@ use crate::events::{respond, TriggerSource, UserPoolEvent};
 use crate::model::RouteKind;
 use crate::provision::{provision, Provisioned};
 use crate::resolve::{MemberLookup, Subject, TenantResolver, Unresolved};
-use crate::trigger::{log_decision, read_event, subject_of, unresolved_to_error, Trigger};
+use crate::trigger::{
+    email_proven, log_decision, read_event, subject_of, unresolved_to_error, Trigger,
+};
 
 pub struct PreTokenGeneration<D> {
     directory: CachedDirectory<D>,
@@ -54,15 +56,23 @@ impl<D: Directory> PreTokenGeneration<D> {
                 // An admin-created user (post confirmation never fires for them), or one whose
                 // post confirmation failed: provisioned here by the same rules.
                 let candidate = resolver.resolve_admission(subject).await?;
+                let proven = email_proven(event, &candidate);
                 let admission = decide(
                     candidate,
                     AdmissionPath::FirstToken,
                     subject.email.as_deref(),
-                    true,
+                    proven,
                 )
-                .map_err(|r| Unresolved::Denied {
-                    code: r.code,
-                    reason: r.reason,
+                .map_err(|r| match r.code {
+                    // Without a proven email there is no provisioning: a user without a tenant.
+                    DenyCode::EmailNotVerified => Unresolved::Denied {
+                        code: DenyCode::NoTenant,
+                        reason: r.reason,
+                    },
+                    code => Unresolved::Denied {
+                        code,
+                        reason: r.reason,
+                    },
                 })?;
                 let sub = subject.sub.as_deref().unwrap_or_default();
                 let provisioned =
@@ -126,9 +136,11 @@ impl<D: Directory> PreTokenGeneration<D> {
             .directory
             .tenant(&route.tenant_id)
             .await?
-            .ok_or_else(|| Unresolved::Denied {
-                code: DenyCode::NoTenant,
-                reason: format!("client route names missing tenant {}", route.tenant_id),
+            .ok_or_else(|| {
+                Unresolved::Directory(crate::directory::DirectoryError::Malformed(format!(
+                    "client route names missing tenant {}",
+                    route.tenant_id
+                )))
             })?;
         if !tenant.is_active() {
             return Err(Unresolved::Denied {

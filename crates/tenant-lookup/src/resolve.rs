@@ -162,11 +162,12 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
     }
 
     async fn tenant(&self, id: &str) -> Result<Tenant, Unresolved> {
+        // A route or membership naming a tenant that does not exist is an inconsistent
+        // directory, not "no tenant": fail closed, whatever the no-tenant policy says.
         self.directory.tenant(id).await?.ok_or_else(|| {
-            denied(
-                DenyCode::NoTenant,
-                format!("tenant {id} is referenced but does not exist"),
-            )
+            Unresolved::Directory(DirectoryError::Malformed(format!(
+                "tenant {id} is referenced but does not exist"
+            )))
         })
     }
 
@@ -196,7 +197,7 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
                 Some(m) if m.status == MembershipStatus::Active => m,
                 Some(_) => {
                     return Err(denied(
-                        DenyCode::NoTenant,
+                        DenyCode::MembershipSuspended,
                         format!("membership in {} is suspended", r.tenant_id),
                     ))
                 }
@@ -213,7 +214,12 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
             },
             None => match active.as_slice() {
                 [one] => *one,
-                [] => return Err(denied(DenyCode::NoTenant, "every membership is suspended")),
+                [] => {
+                    return Err(denied(
+                        DenyCode::MembershipSuspended,
+                        "every membership is suspended",
+                    ))
+                }
                 many => {
                     return Err(denied(
                         DenyCode::TenantAmbiguous,

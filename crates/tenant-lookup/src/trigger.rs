@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::error::{DenyCode, TriggerError};
 use crate::events::UserPoolEvent;
-use crate::resolve::{Subject, Unresolved};
+use crate::resolve::{AdmissionCandidate, Subject, Unresolved};
 
 /// A Cognito trigger handler: the event in, the event with its response out, or a denial.
 pub trait Trigger: Send + Sync {
@@ -21,6 +21,17 @@ pub fn read_event(event: &Value) -> Result<UserPoolEvent, TriggerError> {
     })
 }
 
+/// Whether the event's email is proven. A federated user's `email_verified` is whatever the
+/// identity provider (through the pool's attribute mapping) says, so it counts only when the
+/// provider's `IDP` route trusts it (`trustEmail`).
+pub fn email_proven(event: &UserPoolEvent, candidate: &AdmissionCandidate) -> bool {
+    event.email_verified()
+        && match event.federated_provider() {
+            None => true,
+            Some(_) => candidate.idp_route.as_ref().is_some_and(|r| r.trust_email),
+        }
+}
+
 pub fn subject_of(event: &UserPoolEvent) -> Subject {
     Subject {
         user_pool_id: event.user_pool_id().to_string(),
@@ -28,6 +39,21 @@ pub fn subject_of(event: &UserPoolEvent) -> Subject {
         sub: event.sub().map(str::to_string),
         email: event.email(),
         federated_provider: event.federated_provider(),
+    }
+}
+
+/// For sign-up and confirmation: a conflict or an ambiguity would tell whoever types an
+/// address that some other tenant invited it (or routes it). The user sees
+/// `SIGNUP_NOT_ALLOWED`; the log keeps the real code in the reason.
+pub fn as_sign_up_refusal(e: TriggerError) -> TriggerError {
+    match e.code {
+        DenyCode::TenantConflict | DenyCode::TenantAmbiguous | DenyCode::NoTenant => {
+            TriggerError::new(
+                DenyCode::SignupNotAllowed,
+                format!("{}: {}", e.code.as_str(), e.reason),
+            )
+        }
+        _ => e,
     }
 }
 

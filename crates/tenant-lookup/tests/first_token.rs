@@ -212,3 +212,19 @@ async fn a_directory_failure_while_provisioning_yields_no_token() {
     assert_eq!(run.err().code, DenyCode::DirectoryUnavailable);
     assert_discreet(run.err(), &e);
 }
+
+/// An IdP the tenant does not trust for email sets email_verified itself: that proves nothing,
+/// so there is no provisioning at the first token.
+#[tokio::test]
+async fn an_untrusted_idp_cannot_prove_the_email_for_first_token_provisioning() {
+    let s = setup();
+    // contractor@acme.example is invited to globex, the tenant of the GlobexOIDC route.
+    let mut e = token("shared-web", "contractor@acme.example", "true");
+    e["userName"] = json!("GlobexOIDC_nh");
+    e["triggerSource"] = json!("TokenGeneration_HostedAuth");
+    e["request"]["userAttributes"]["cognito:user_status"] = json!("EXTERNAL_PROVIDER");
+    let run = s.run(e.clone()).await;
+    assert_eq!(run.err().code, DenyCode::NoTenant);
+    assert_discreet(run.err(), &e);
+    assert_eq!(s.dir.requests().writes, 0);
+}

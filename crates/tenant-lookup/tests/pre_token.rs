@@ -383,3 +383,36 @@ async fn never_panics_on_any_json_shape() {
     }
     assert_eq!(answered, all.len() * kinds.len());
 }
+
+/// Only "no tenant at all" is covered by the no-tenant policy: a membership in a tenant that
+/// does not exist fails closed, and a suspended membership is denied with its own code.
+#[tokio::test]
+async fn the_no_tenant_policy_never_covers_a_broken_or_suspended_membership() {
+    let doc = DirectoryDocument::from_json(
+        r#"{"tenants":[{"id":"acme","tier":"premium"}],
+            "members":[{"userPoolId":"us-east-1_Shared0Pool","sub":"ghost-member","tenantId":"gone"},
+                       {"userPoolId":"us-east-1_Shared0Pool","sub":"benched","tenantId":"acme","status":"suspended"}]}"#,
+    )
+    .unwrap();
+    let known = BTreeSet::from(["gone".to_string()]);
+    let dir = Arc::new(InMemoryDirectory::from_contents(
+        doc.validate(&known, 0).unwrap(),
+    ));
+    let cached = CachedDirectory::new(dir, Duration::from_secs(60), Arc::new(ManualClock::new(0)));
+    let handler = PreTokenGeneration::new(
+        cached,
+        config(&[("NO_TENANT_POLICY", "issue-without-tenant-claims")]),
+    );
+    let broken = event("2", "TokenGeneration_Authentication", "ghost-member", "x");
+    assert_eq!(
+        handler.handle(broken).await.unwrap_err().code,
+        DenyCode::DirectoryUnavailable
+    );
+    let benched = event("2", "TokenGeneration_RefreshTokens", "benched", "x");
+    let err = handler.handle(benched).await.unwrap_err();
+    assert_eq!(err.code, DenyCode::MembershipSuspended);
+    assert_eq!(
+        err.to_string(),
+        "MEMBERSHIP_SUSPENDED: your access to this organization is suspended"
+    );
+}
