@@ -1004,3 +1004,68 @@ async fn transaction_conflicts_are_retried_a_bounded_number_of_times() {
         .is_empty());
     assert_eq!(user_count(&t, "acme").await, 3);
 }
+
+/// A user is provisioned once, into one tenant: a retry that resolved to another tenant (its
+/// invitation consumed by the first attempt) finds the first membership instead of adding one.
+#[tokio::test]
+async fn a_user_is_provisioned_into_one_tenant_only() {
+    let t = seeded().await;
+    let (acme, globex) = (user_count(&t, "acme").await, user_count(&t, "globex").await);
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("sub-once", "acme"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::Created
+    );
+    match t
+        .directory
+        .provision(&provision_request("sub-once", "globex"))
+        .await
+        .unwrap()
+    {
+        ProvisionOutcome::AlreadyMember(m) => assert_eq!(m.tenant_id, "acme"),
+        other => panic!("expected the acme membership, got {other:?}"),
+    }
+    let memberships = t.directory.memberships(POOL, "sub-once").await.unwrap();
+    assert_eq!(memberships.len(), 1);
+    assert_eq!(user_count(&t, "acme").await, acme + 1);
+    assert_eq!(
+        user_count(&t, "globex").await,
+        globex,
+        "no seat taken in globex"
+    );
+    // The guard item is not a membership, and export leaves it out.
+    let exported = t.directory.export().await.unwrap();
+    assert_eq!(
+        exported
+            .members
+            .iter()
+            .filter(|m| m.sub == "sub-once")
+            .count(),
+        1
+    );
+
+    // An administrator removed the membership: the user is not provisioned again by a trigger.
+    t.client()
+        .delete_item()
+        .table_name(t.name())
+        .key("PK", s(&format!("USER#{POOL}#sub-once")))
+        .key("SK", s("TENANT#acme"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        t.directory
+            .provision(&provision_request("sub-once", "globex"))
+            .await
+            .unwrap(),
+        ProvisionOutcome::ProvisionedBefore
+    );
+    assert!(t
+        .directory
+        .memberships(POOL, "sub-once")
+        .await
+        .unwrap()
+        .is_empty());
+}

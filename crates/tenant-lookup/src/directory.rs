@@ -28,7 +28,8 @@ pub struct ProvisionRequest {
 pub enum ProvisionOutcome {
     /// The membership was written and a seat taken.
     Created,
-    /// The membership already existed (a retry, or a concurrent confirmation of the same user).
+    /// The user already has a membership: this one (a retry, or a concurrent confirmation), or,
+    /// when a concurrent provisioning won with another tenant, that one.
     AlreadyMember(Membership),
     /// The tenant is at `maxUsers`.
     SeatLimitReached,
@@ -36,6 +37,9 @@ pub enum ProvisionOutcome {
     TenantInactive,
     /// The invitation was consumed or withdrawn meanwhile.
     InvitationGone,
+    /// A trigger provisioned this user before, and the membership it wrote has since been
+    /// removed by an administrator: not provisioned again.
+    ProvisionedBefore,
 }
 
 /// Read access to the tenant directory plus the one write the triggers make.

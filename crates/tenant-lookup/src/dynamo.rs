@@ -317,6 +317,7 @@ impl Directory for DynamoDirectory {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
     Membership,
+    Guard,
     Invitation,
     Tenant,
 }
@@ -346,6 +347,24 @@ fn provision_items(
         Slot::Membership,
         TransactWriteItem::builder().put(put).build(),
     ));
+
+    // One provisioning per user, whatever the tenant: a retry that resolved differently (the
+    // invitation it used is gone by then) or a concurrent first sign-in cannot add a second one.
+    let guard = Put::builder()
+        .table_name(table)
+        .set_item(Some(with_keys(
+            keys::user_pk(&m.user_pool_id, &m.sub),
+            keys::PROVISIONED_SK.to_string(),
+            [
+                (attr::TENANT_ID, s(m.tenant_id.as_str())),
+                (attr::CREATED_AT, n(m.created_at)),
+            ],
+        )))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", keys::PK)
+        .build()
+        .map_err(build_error)?;
+    items.push((Slot::Guard, TransactWriteItem::builder().put(guard).build()));
 
     if let (Some(tenant), Some(email)) = (&request.invitation_tenant_id, &request.invitation_email)
     {
@@ -441,6 +460,13 @@ impl DynamoDirectory {
                     ),
                 })
             }
+            Cancellation::ProvisionedElsewhere => {
+                let existing = self.memberships(&m.user_pool_id, &m.sub).await?;
+                Ok(Attempt::Done(match existing.into_iter().next() {
+                    Some(other) => ProvisionOutcome::AlreadyMember(other),
+                    None => ProvisionOutcome::ProvisionedBefore,
+                }))
+            }
             Cancellation::Conflict => Ok(Attempt::Retry(format!(
                 "transaction conflict ({})",
                 reason_codes(reasons)
@@ -473,6 +499,8 @@ enum Cancellation<'a> {
     /// The membership exists: a retry of this provisioning or a concurrent one. Nothing else
     /// matters then (the invitation may be gone and the tenant full because of it).
     AlreadyMember(Option<&'a Item>),
+    /// The user's guard item exists: another provisioning (into another tenant) won.
+    ProvisionedElsewhere,
     /// `TransactionConflict`: another transaction touched the same items; try again.
     Conflict,
     InvitationGone,
@@ -499,6 +527,8 @@ fn classify_cancellation<'a>(
     };
     if failed(Slot::Membership) {
         Cancellation::AlreadyMember(returned(Slot::Membership))
+    } else if failed(Slot::Guard) {
+        Cancellation::ProvisionedElsewhere
     } else if reasons
         .iter()
         .any(|r| r.code() == Some("TransactionConflict"))
@@ -1973,8 +2003,16 @@ mod tests {
         };
         let items = provision_items("t", &with_invite).unwrap();
         let slots: Vec<Slot> = items.iter().map(|(s, _)| *s).collect();
-        assert_eq!(slots, [Slot::Membership, Slot::Invitation, Slot::Tenant]);
-        let delete = items[1].1.delete().unwrap();
+        assert_eq!(
+            slots,
+            [
+                Slot::Membership,
+                Slot::Guard,
+                Slot::Invitation,
+                Slot::Tenant
+            ]
+        );
+        let delete = items[2].1.delete().unwrap();
         assert_eq!(delete.key()[keys::PK], s("INVITE#p#a@acme.example"));
         let without = ProvisionRequest {
             membership: m,
@@ -1986,7 +2024,7 @@ mod tests {
             .iter()
             .map(|(s, _)| *s)
             .collect();
-        assert_eq!(slots, [Slot::Membership, Slot::Tenant]);
+        assert_eq!(slots, [Slot::Membership, Slot::Guard, Slot::Tenant]);
     }
 
     fn reason(code: &str, item: Option<Item>) -> CancellationReason {

@@ -17,6 +17,8 @@ struct State {
     members: BTreeMap<(String, String, String), Membership>,
     /// Keyed by (pool, email, tenant).
     invitations: BTreeMap<(String, String, String), Invitation>,
+    /// Users a provisioning has placed, (pool, sub) -> tenant (the DynamoDB guard item).
+    provisioned: BTreeMap<(String, String), String>,
 }
 
 /// Counts of the requests a handler made, by operation.
@@ -175,6 +177,17 @@ impl Directory for InMemoryDirectory {
         if let Some(existing) = s.members.get(&member_key) {
             return Ok(ProvisionOutcome::AlreadyMember(existing.clone()));
         }
+        let user_key = (m.user_pool_id.clone(), m.sub.clone());
+        if s.provisioned.contains_key(&user_key) {
+            let other = s
+                .members
+                .values()
+                .find(|x| x.user_pool_id == m.user_pool_id && x.sub == m.sub);
+            return Ok(match other {
+                Some(other) => ProvisionOutcome::AlreadyMember(other.clone()),
+                None => ProvisionOutcome::ProvisionedBefore,
+            });
+        }
         let invitation_key = match (&request.invitation_email, &request.invitation_tenant_id) {
             (Some(email), Some(tenant)) => {
                 let key = (m.user_pool_id.clone(), email.clone(), tenant.clone());
@@ -199,6 +212,58 @@ impl Directory for InMemoryDirectory {
             s.invitations.remove(&key);
         }
         s.members.insert(member_key, m.clone());
+        s.provisioned.insert(user_key, m.tenant_id.clone());
         Ok(ProvisionOutcome::Created)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::DirectoryDocument;
+    use crate::model::MembershipStatus;
+    use std::collections::BTreeSet;
+
+    fn request(sub: &str, tenant: &str) -> ProvisionRequest {
+        ProvisionRequest {
+            membership: Membership {
+                user_pool_id: "p".into(),
+                sub: sub.into(),
+                tenant_id: tenant.into(),
+                roles: vec!["member".into()],
+                status: MembershipStatus::Active,
+                source: "domain".into(),
+                created_at: 0,
+            },
+            invitation_tenant_id: None,
+            invitation_email: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_user_is_provisioned_into_one_tenant_only_as_on_dynamodb() {
+        let doc = DirectoryDocument::from_json(
+            r#"{"tenants":[{"id":"a","tier":"t"},{"id":"b","tier":"t"}]}"#,
+        )
+        .unwrap();
+        let dir = InMemoryDirectory::from_contents(doc.validate(&BTreeSet::new(), 0).unwrap());
+        assert_eq!(
+            dir.provision(&request("u", "a")).await.unwrap(),
+            ProvisionOutcome::Created
+        );
+        match dir.provision(&request("u", "b")).await.unwrap() {
+            ProvisionOutcome::AlreadyMember(m) => assert_eq!(m.tenant_id, "a"),
+            other => panic!("{other:?}"),
+        }
+        let contents = dir.contents();
+        assert_eq!(contents.members.len(), 1);
+        assert_eq!(
+            contents
+                .tenants
+                .iter()
+                .map(|t| t.user_count)
+                .collect::<Vec<_>>(),
+            [1, 0]
+        );
     }
 }

@@ -217,6 +217,11 @@ pub mod keys {
         format!("USER#{user_pool_id}#{sub}")
     }
 
+    /// Sort key of the per-user guard item that a trigger's provisioning writes beside the
+    /// membership: its `attribute_not_exists` condition makes a user provisioned once, into one
+    /// tenant, whatever retries or concurrent sign-ins happen.
+    pub const PROVISIONED_SK: &str = "PROVISIONED";
+
     pub fn invite_pk(user_pool_id: &str, email_lower: &str) -> String {
         format!("INVITE#{user_pool_id}#{email_lower}")
     }

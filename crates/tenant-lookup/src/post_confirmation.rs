@@ -62,12 +62,13 @@ impl<D: Directory> PostConfirmation<D> {
             code: r.code,
             reason: r.reason,
         })?;
-        let decision =
+        Ok(
             match provision(&self.directory, &subject.user_pool_id, sub, &admission, now).await? {
-                Provisioned::Created(_) => "provision",
-                Provisioned::AlreadyMember(_) => "already-member",
-            };
-        Ok((admission.tenant.id, decision, admission.source.as_str()))
+                Provisioned::Created(m) => (m.tenant_id, "provision", admission.source.as_str()),
+                // A retry, or a concurrent confirmation that won (possibly into another tenant).
+                Provisioned::AlreadyMember(m) => (m.tenant_id, "already-member", "membership"),
+            },
+        )
     }
 }
 

@@ -77,16 +77,32 @@ impl<D: Directory> PreTokenGeneration<D> {
                 let sub = subject.sub.as_deref().unwrap_or_default();
                 let provisioned =
                     provision(&self.directory, &subject.user_pool_id, sub, &admission, now).await?;
-                let decision = match provisioned {
-                    Provisioned::Created(_) => "provision-and-issue",
-                    Provisioned::AlreadyMember(_) => "issue",
-                };
-                (
-                    admission.tenant,
-                    provisioned.membership().clone(),
-                    decision,
-                    admission.source.as_str(),
-                )
+                match provisioned {
+                    Provisioned::Created(m) => (
+                        admission.tenant,
+                        m,
+                        "provision-and-issue",
+                        admission.source.as_str(),
+                    ),
+                    Provisioned::AlreadyMember(m) if m.tenant_id == admission.tenant.id => {
+                        (admission.tenant, m, "issue", "membership")
+                    }
+                    // A concurrent sign-in provisioned the user elsewhere first: the
+                    // memberships decide, as for any member.
+                    Provisioned::AlreadyMember(_) => {
+                        match resolver.resolve_member(subject).await? {
+                            MemberLookup::Member { tenant, membership } => {
+                                (tenant, membership, "issue", "membership")
+                            }
+                            MemberLookup::NotMember => {
+                                return Err(Unresolved::Denied {
+                                    code: DenyCode::NoTenant,
+                                    reason: "provisioned elsewhere, but no membership found".into(),
+                                })
+                            }
+                        }
+                    }
+                }
             }
             MemberLookup::NotMember => {
                 return Err(Unresolved::Denied {

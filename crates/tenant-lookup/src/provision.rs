@@ -7,19 +7,12 @@ use crate::error::DenyCode;
 use crate::model::{Membership, MembershipStatus};
 use crate::resolve::Unresolved;
 
-/// Whether the membership was written now or found already there (a Cognito retry).
+/// Whether the membership was written now or found already there (a Cognito retry, or a
+/// concurrent provisioning that won, possibly into another tenant).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Provisioned {
     Created(Membership),
     AlreadyMember(Membership),
-}
-
-impl Provisioned {
-    pub fn membership(&self) -> &Membership {
-        match self {
-            Provisioned::Created(m) | Provisioned::AlreadyMember(m) => m,
-        }
-    }
 }
 
 pub async fn provision<D: Directory>(
@@ -54,6 +47,10 @@ pub async fn provision<D: Directory>(
         ProvisionOutcome::TenantInactive => Err(Unresolved::Denied {
             code: DenyCode::TenantSuspended,
             reason: format!("tenant {tenant} is not active (transaction condition)"),
+        }),
+        ProvisionOutcome::ProvisionedBefore => Err(Unresolved::Denied {
+            code: DenyCode::SignupNotAllowed,
+            reason: "provisioned before, and that membership has been removed".into(),
         }),
         ProvisionOutcome::InvitationGone => Err(Unresolved::Denied {
             code: DenyCode::SignupNotAllowed,
