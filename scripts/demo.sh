@@ -161,7 +161,7 @@ SNAP_FILE=""
 snapshot() { # export the directory to the next numbered file, named in SNAP_FILE
   SNAP_FILE=$(printf '%s/directory-%02d-%s.json' "$DEMO_DIR" "$SNAP" "$1")
   SNAP=$((SNAP + 1))
-  tenantctl export >"$SNAP_FILE" || say "demo: tenantctl export failed (see tenantctl.log)" >&2
+  tenantctl export --with-counts >"$SNAP_FILE" || say "demo: tenantctl export failed (see tenantctl.log)" >&2
 }
 
 say "==> tenantctl create-table ($TENANT_TABLE) and import ${SEED#"$ROOT"/}"

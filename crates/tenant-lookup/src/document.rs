@@ -54,6 +54,9 @@ pub struct TenantDoc {
     pub default_role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_role_arn: Option<String>,
+    /// Informational only (`tenantctl export --with-counts`): import ignores it and recounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -383,6 +386,7 @@ impl DirectoryDocument {
                     max_users: t.max_users,
                     default_role: Some(t.default_role.clone()),
                     iam_role_arn: t.iam_role_arn.clone(),
+                    user_count: None,
                 })
                 .collect(),
             routes: c
@@ -515,6 +519,15 @@ mod tests {
         assert!(err.contains("unknown route kind 'planet'"), "{err}");
         assert!(err.contains("claimed by tenants 'a' and 'b'"), "{err}");
         assert!(err.contains("members[0]: unknown tenant 'ghost'"), "{err}");
+    }
+
+    #[test]
+    fn an_exported_user_count_is_accepted_and_ignored_on_import() {
+        let d = doc(r#"{"tenants":[{"id":"a","tier":"x","userCount":7}]}"#);
+        assert_eq!(
+            d.validate(&BTreeSet::new(), 0).unwrap().tenants[0].user_count,
+            0
+        );
     }
 
     #[test]

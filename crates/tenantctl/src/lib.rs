@@ -38,7 +38,11 @@ pub enum Command {
         dry_run: bool,
     },
     /// Print the whole directory as a document (pretty JSON) on standard output.
-    Export,
+    Export {
+        /// Also show each tenant's userCount (informational: import ignores it and recounts).
+        #[arg(long)]
+        with_counts: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,10 +101,15 @@ pub async fn execute(
                 write!(out, "{report}")?;
             }
         }
-        Command::Export => {
+        Command::Export { with_counts } => {
             let contents = directory.export().await?;
-            serde_json::to_writer_pretty(&mut *out, &DirectoryDocument::from_contents(&contents))
-                .map_err(io::Error::from)?;
+            let mut document = DirectoryDocument::from_contents(&contents);
+            if *with_counts {
+                for (doc, tenant) in document.tenants.iter_mut().zip(&contents.tenants) {
+                    doc.user_count = Some(tenant.user_count);
+                }
+            }
+            serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::from)?;
             writeln!(out)?;
         }
     }
@@ -150,7 +159,10 @@ mod tests {
             }
         );
         let cli = Cli::try_parse_from(["tenantctl", "--table", "dir", "export"]).unwrap();
-        assert_eq!(cli.command, Command::Export);
+        assert_eq!(cli.command, Command::Export { with_counts: false });
+        let cli = Cli::try_parse_from(["tenantctl", "--table", "dir", "export", "--with-counts"])
+            .unwrap();
+        assert_eq!(cli.command, Command::Export { with_counts: true });
         assert!(
             Cli::try_parse_from(["tenantctl", "import"]).is_err(),
             "FILE is required"
@@ -161,7 +173,7 @@ mod tests {
     fn a_missing_table_is_a_clear_error() {
         let cli = Cli {
             table: Some(" ".into()),
-            command: Command::Export,
+            command: Command::Export { with_counts: false },
         };
         assert_eq!(
             cli.table().unwrap_err().to_string(),

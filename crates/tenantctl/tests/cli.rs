@@ -107,6 +107,16 @@ fn create_import_and_export_end_to_end() {
     let o = tenantctl(Some(&table), &["import", "-"], &exported.to_string());
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("nothing to change"), "{}", stdout(&o));
+    assert!(exported["tenants"][0].get("userCount").is_none());
+
+    // With counts: each tenant's userCount, which an import accepts and ignores.
+    let o = tenantctl(Some(&table), &["export", "--with-counts"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let counted: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(counted["tenants"][0]["userCount"], 1);
+    let o = tenantctl(Some(&table), &["import", "-"], &counted.to_string());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("nothing to change"), "{}", stdout(&o));
 }
 
 #[test]
