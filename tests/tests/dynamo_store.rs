@@ -1,50 +1,23 @@
-//! `DynamoDirectory` against moto: import/export, the trigger reads and provisioning.
+//! The directory table against moto: import/export (`tenant-admin`), the trigger reads and
+//! provisioning (`DynamoDirectory`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use integration_tests::{fresh_table, InjectedConflicts, RequestCounter, TestTable};
-use tenant_lookup::dynamo::{DynamoDirectory, ImportError};
-use tenant_lookup::model::{
+use tenant_admin::{DirectoryDocument, ImportError};
+use tenant_lookup::domain::model::{
     Invitation, Membership, MembershipStatus, RouteKind, Tenant, TenantStatus, Tier,
 };
 use tenant_lookup::{
-    Directory, DirectoryContents, DirectoryDocument, DirectoryError, ProvisionOutcome,
+    Directory, DirectoryContents, DirectoryError, DynamoDirectory, ProvisionOutcome,
     ProvisionRequest,
 };
+use test_support::seeds::EVERY_ITEM_KIND as SEED;
+use test_support::{fresh_table, InjectedConflicts, RequestCounter, TestTable};
 
 const POOL: &str = "us-east-1_Example";
 const NOW: i64 = 1_750_000_000;
-
-/// Every item kind, optional fields both set and defaulted.
-const SEED: &str = r#"{
-  "tiers": [{"id": "premium", "scopes": ["reports/export", "admin/read"]},
-            {"id": "basic"}],
-  "tenants": [
-    {"id": "acme", "name": "Acme Corp", "tier": "premium", "status": "active", "selfSignUp": false,
-     "allowedEmailDomains": ["Acme.Example"], "maxUsers": 50,
-     "iamRoleArn": "arn:aws:iam::123456789012:role/acme"},
-    {"id": "globex", "tier": "basic", "status": "suspended", "selfSignUp": true, "defaultRole": "viewer"}
-  ],
-  "routes": [
-    {"kind": "pool", "key": "us-east-1_Silo0acme", "tenantId": "acme"},
-    {"kind": "client", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
-    {"kind": "domain", "key": "Acme.Example", "tenantId": "acme"},
-    {"kind": "idp", "userPoolId": "us-east-1_Example", "key": "AcmeSAML", "tenantId": "acme", "trustEmail": true},
-    {"kind": "domain", "key": "globex.example", "tenantId": "globex"}
-  ],
-  "members": [
-    {"userPoolId": "us-east-1_Example", "sub": "sub-alice", "tenantId": "acme", "roles": ["admin", "member"]},
-    {"userPoolId": "us-east-1_Example", "sub": "sub-bob", "tenantId": "acme"},
-    {"userPoolId": "us-east-1_Example", "sub": "sub-bob", "tenantId": "globex", "status": "suspended"}
-  ],
-  "invitations": [
-    {"userPoolId": "us-east-1_Example", "email": "New.Hire@Acme.Example", "tenantId": "acme",
-     "roles": ["member"], "invitedBy": "sub-alice", "expiresAt": 1900000000},
-    {"userPoolId": "us-east-1_Example", "email": "late@acme.example", "tenantId": "acme", "expiresAt": 1000}
-  ]
-}"#;
 
 fn doc(json: &str) -> DirectoryDocument {
     DirectoryDocument::from_json(json).expect("test document parses")
@@ -52,10 +25,7 @@ fn doc(json: &str) -> DirectoryDocument {
 
 async fn seeded() -> TestTable {
     let t = fresh_table().await;
-    t.directory
-        .import(&doc(SEED), NOW)
-        .await
-        .expect("seed imports");
+    t.admin.import(&doc(SEED), NOW).await.expect("seed imports");
     t.requests.reset();
     t
 }
@@ -122,7 +92,7 @@ async fn put_raw(t: &TestTable, item: HashMap<String, AttributeValue>) {
 async fn create_table_is_idempotent_and_enables_ttl_on_expires_at() {
     let t = fresh_table().await;
     assert!(
-        !t.directory.create_table().await.unwrap(),
+        !t.admin.create_table().await.unwrap(),
         "second create reports an existing table"
     );
     assert_eq!(t.requests.get("CreateTable"), 0);
@@ -158,7 +128,7 @@ async fn create_table_is_idempotent_and_enables_ttl_on_expires_at() {
 #[tokio::test]
 async fn import_round_trips_every_item_kind_through_the_directory_reads() {
     let t = fresh_table().await;
-    let report = t.directory.import(&doc(SEED), NOW).await.unwrap();
+    let report = t.admin.import(&doc(SEED), NOW).await.unwrap();
     assert_eq!(
         (
             report.tiers.created,
@@ -356,10 +326,10 @@ async fn invitations_are_found_by_any_case_of_the_email_and_expired_ones_are_ret
 #[tokio::test]
 async fn importing_the_same_document_twice_changes_nothing_the_second_time() {
     let t = seeded().await;
-    let before = t.directory.export().await.unwrap();
+    let before = t.admin.export().await.unwrap();
     t.requests.reset();
 
-    let report = t.directory.import(&doc(SEED), NOW + 3600).await.unwrap();
+    let report = t.admin.import(&doc(SEED), NOW + 3600).await.unwrap();
     assert!(report.is_unchanged(), "{report}");
     assert_eq!(
         (
@@ -382,7 +352,7 @@ async fn importing_the_same_document_twice_changes_nothing_the_second_time() {
     assert!(report.to_string().contains("nothing to change"), "{report}");
     assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
 
-    let after = t.directory.export().await.unwrap();
+    let after = t.admin.export().await.unwrap();
     assert_eq!(
         after, before,
         "createdAt and source of existing members are kept"
@@ -395,11 +365,7 @@ async fn a_changed_document_updates_only_what_changed_and_keeps_member_history()
     let changed = SEED
         .replace(r#""maxUsers": 50,"#, r#""maxUsers": 60,"#)
         .replace(r#""roles": ["admin", "member"]"#, r#""roles": ["admin"]"#);
-    let report = t
-        .directory
-        .import(&doc(&changed), NOW + 3600)
-        .await
-        .unwrap();
+    let report = t.admin.import(&doc(&changed), NOW + 3600).await.unwrap();
     assert_eq!((report.tenants.updated, report.tenants.unchanged), (1, 1));
     assert_eq!((report.members.updated, report.members.unchanged), (1, 2));
     assert_eq!(
@@ -429,7 +395,7 @@ async fn removing_an_optional_field_removes_the_attribute() {
     let changed = SEED
         .replace(r#""maxUsers": 50,"#, "")
         .replace(r#""allowedEmailDomains": ["Acme.Example"],"#, "");
-    t.directory.import(&doc(&changed), NOW).await.unwrap();
+    t.admin.import(&doc(&changed), NOW).await.unwrap();
     let acme = t.directory.tenant("acme").await.unwrap().unwrap();
     assert_eq!(
         (acme.max_users, acme.allowed_email_domains.len()),
@@ -469,7 +435,7 @@ async fn malformed_documents_write_nothing() {
         ),
     ];
     for (json, expected) in cases {
-        let err = t.directory.import(&doc(json), NOW).await.unwrap_err();
+        let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
         let ImportError::Invalid(problems) = &err else {
             panic!("expected an invalid document, got {err}");
         };
@@ -481,7 +447,7 @@ async fn malformed_documents_write_nothing() {
     }
     assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
     assert_eq!(
-        t.directory.export().await.unwrap(),
+        t.admin.export().await.unwrap(),
         DirectoryContents::default()
     );
 }
@@ -492,7 +458,7 @@ async fn every_problem_of_a_document_is_listed() {
     let json = r#"{"tenants":[{"id":"a","tier":"t"},{"tier":"t"}],
         "routes":[{"kind":"planet","key":"k","tenantId":"a"}],
         "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#;
-    let err = t.directory.import(&doc(json), NOW).await.unwrap_err();
+    let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
     let text = err.to_string();
     assert!(
         text.starts_with("the directory document has 3 problems:"),
@@ -508,7 +474,7 @@ async fn a_route_key_owned_by_another_tenant_in_the_table_is_rejected() {
         "routes":[{"kind":"domain","key":"initech.example","tenantId":"initech"},
                   {"kind":"client","key":"7q2example0webclient0abcd12","tenantId":"initech"},
                   {"kind":"idp","userPoolId":"us-east-1_Example","key":"ACMESAML","tenantId":"initech"}]}"#;
-    let err = t.directory.import(&doc(json), NOW).await.unwrap_err();
+    let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
     let ImportError::Invalid(problems) = &err else {
         panic!("{err}")
     };
@@ -541,7 +507,7 @@ async fn members_of_tenants_already_in_the_table_are_accepted_and_counted() {
     let t = seeded().await;
     let json = r#"{"members":[{"userPoolId":"us-east-1_Example","sub":"sub-carol","tenantId":"acme"}],
         "routes":[{"kind":"client","key":"acmemobileclient","tenantId":"acme"}]}"#;
-    let report = t.directory.import(&doc(json), NOW).await.unwrap();
+    let report = t.admin.import(&doc(json), NOW).await.unwrap();
     assert_eq!(report.members.created, 1);
     let acme = report
         .user_counts
@@ -573,7 +539,7 @@ async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
         ProvisionOutcome::Created
     );
     assert_eq!(user_count(&t, "acme").await, 3);
-    let report = t.directory.import(&doc(SEED), NOW).await.unwrap();
+    let report = t.admin.import(&doc(SEED), NOW).await.unwrap();
     assert!(report.is_unchanged(), "{report}");
     assert_eq!(user_count(&t, "acme").await, 3);
 
@@ -588,7 +554,7 @@ async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
         .send()
         .await
         .unwrap();
-    let report = t.directory.import(&doc(SEED), NOW).await.unwrap();
+    let report = t.admin.import(&doc(SEED), NOW).await.unwrap();
     let acme = report
         .user_counts
         .iter()
@@ -607,7 +573,7 @@ async fn a_dry_run_plan_reports_the_changes_and_writes_nothing() {
     let t = seeded().await;
     let json = r#"{"tenants":[{"id":"initech","tier":"basic"}],
         "members":[{"userPoolId":"p","sub":"s1","tenantId":"initech"},{"userPoolId":"p","sub":"s2","tenantId":"acme"}]}"#;
-    let plan = t.directory.plan_import(&doc(json), NOW).await.unwrap();
+    let plan = t.admin.plan_import(&doc(json), NOW).await.unwrap();
     let report = plan.report();
     assert_eq!((report.tenants.created, report.members.created), (1, 2));
     let counts: Vec<_> = report
@@ -619,7 +585,7 @@ async fn a_dry_run_plan_reports_the_changes_and_writes_nothing() {
     assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
     assert_eq!(t.directory.tenant("initech").await.unwrap(), None);
 
-    let applied = t.directory.apply_import(plan).await.unwrap();
+    let applied = t.admin.apply_import(plan).await.unwrap();
     assert_eq!(
         applied
             .user_counts
@@ -634,17 +600,17 @@ async fn a_dry_run_plan_reports_the_changes_and_writes_nothing() {
 #[tokio::test]
 async fn export_then_import_reproduces_the_directory() {
     let a = seeded().await;
-    let exported = DirectoryDocument::from_contents(&a.directory.export().await.unwrap());
+    let exported = DirectoryDocument::from_contents(&a.admin.export().await.unwrap());
     let json = serde_json::to_string_pretty(&exported).unwrap();
 
     let b = fresh_table().await;
-    let report = b.directory.import(&doc(&json), NOW).await.unwrap();
+    let report = b.admin.import(&doc(&json), NOW).await.unwrap();
     assert_eq!(report.tenants.created, 2);
-    let again = DirectoryDocument::from_contents(&b.directory.export().await.unwrap());
+    let again = DirectoryDocument::from_contents(&b.admin.export().await.unwrap());
     assert_eq!(again, exported);
     assert_eq!(
-        a.directory.export().await.unwrap(),
-        b.directory.export().await.unwrap()
+        a.admin.export().await.unwrap(),
+        b.admin.export().await.unwrap()
     );
 }
 
@@ -777,7 +743,7 @@ async fn a_full_tenant_reports_the_seat_limit() {
     let t = fresh_table().await;
     let json = r#"{"tenants":[{"id":"tiny","tier":"basic","maxUsers":1}],
         "members":[{"userPoolId":"us-east-1_Example","sub":"sub-first","tenantId":"tiny"}]}"#;
-    t.directory.import(&doc(json), NOW).await.unwrap();
+    t.admin.import(&doc(json), NOW).await.unwrap();
     let outcome = t
         .directory
         .provision(&provision_request("sub-second", "tiny"))
@@ -910,7 +876,7 @@ async fn an_invitation_is_consumed_by_the_provisioning_it_admits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_provisioning_never_exceeds_max_users() {
     let t = fresh_table().await;
-    t.directory
+    t.admin
         .import(
             &doc(r#"{"tenants":[{"id":"crowd","tier":"basic","maxUsers":5}]}"#),
             NOW,
@@ -938,7 +904,7 @@ async fn concurrent_provisioning_never_exceeds_max_users() {
     }
     assert_eq!((created, full), (5, 15));
     assert_eq!(user_count(&t, "crowd").await, 5);
-    let members = t.directory.export().await.unwrap().members;
+    let members = t.admin.export().await.unwrap().members;
     assert_eq!(members.iter().filter(|m| m.tenant_id == "crowd").count(), 5);
 }
 
@@ -1036,7 +1002,7 @@ async fn a_user_is_provisioned_into_one_tenant_only() {
         "no seat taken in globex"
     );
     // The guard item is not a membership, and export leaves it out.
-    let exported = t.directory.export().await.unwrap();
+    let exported = t.admin.export().await.unwrap();
     assert_eq!(
         exported
             .members

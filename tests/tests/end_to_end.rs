@@ -10,10 +10,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use integration_tests::{fresh_table, moto, workspace_root};
 use serde_json::Value;
-use tenant_lookup::dynamo::DynamoDirectory;
-use tenant_lookup::DirectoryDocument;
+use test_support::events::{events_dir, expected_of as expected, sub_of};
+use test_support::seeds::{events_seed, NOW};
+use test_support::{fresh_table, moto, workspace_root};
 
 /// Starting the runtime server is quick; the first invocation of each function may compile it.
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
@@ -132,24 +132,15 @@ impl Drop for Watch {
     }
 }
 
-fn expected(event: &Path) -> Value {
-    let path = event.with_extension("expected.json");
-    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn functions_under_cargo_lambda_watch_answer_as_expected() {
     let table = fresh_table().await;
-    let seed = std::fs::read_to_string(workspace_root().join("events/seed.json")).unwrap();
-    let doc = DirectoryDocument::from_json(&seed).unwrap();
-    DynamoDirectory::new(table.client().clone(), table.name())
-        .import(&doc, 1_800_000_000)
-        .await
-        .unwrap();
+    let doc = events_seed();
+    table.admin.import(&doc, NOW).await.unwrap();
     assert!(doc.validate(&BTreeSet::new(), 0).is_ok());
 
     let watch = Watch::start(moto().endpoint(), table.name());
-    let events = workspace_root().join("events");
+    let events = events_dir();
     let cases = [
         ("pre-token-generation", "v2-authentication-member"),
         (
@@ -195,14 +186,10 @@ async fn functions_under_cargo_lambda_watch_answer_as_expected() {
     }
 
     // The provisioning above really went to the table: the invited user is now a member.
-    let members = DynamoDirectory::new(table.client().clone(), table.name())
-        .export()
-        .await
-        .unwrap()
-        .members;
-    let confirmed = events.join("post-confirmation/confirm-signup-invitation-verified-email.json");
-    let event: Value = serde_json::from_str(&std::fs::read_to_string(confirmed).unwrap()).unwrap();
-    let sub = event["request"]["userAttributes"]["sub"].as_str().unwrap();
+    let members = table.admin.export().await.unwrap().members;
+    let sub = sub_of(&test_support::events::event(
+        "post-confirmation/confirm-signup-invitation-verified-email.json",
+    ));
     assert!(
         members.iter().any(|m| m.sub == sub),
         "no membership for the confirmed user"

@@ -12,7 +12,6 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -22,22 +21,23 @@ use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::Client;
-use integration_tests::{
-    client, fresh_table, moto, workspace_root, InjectedConflicts, RequestCounter, TestTable, REGION,
-};
 use serde_json::{json, Value};
-use tenant_lookup::dynamo::{https_client, lambda_timeout_config, DynamoDirectory, MAX_ATTEMPTS};
-use tenant_lookup::model::{keys, Invitation, Membership};
-use tenant_lookup::runtime::{within_budget, HANDLER_BUDGET};
+use tenant_admin::{DirectoryDocument, TenantTable};
+use tenant_lookup::domain::model::{Invitation, Membership};
+use tenant_lookup::lambda::{within_budget, HANDLER_BUDGET};
+use tenant_lookup::store::dynamo::sdk::{https_client, lambda_timeout_config, MAX_ATTEMPTS};
+use tenant_lookup::store::keys;
 use tenant_lookup::{
-    CachedDirectory, Clock, Config, DenyCode, Directory, DirectoryDocument, ManualClock,
-    PostConfirmation, PreSignUp, PreTokenGeneration, SystemClock, Trigger, TriggerError,
+    CachedDirectory, Clock, Config, DenyCode, Directory, DynamoDirectory, ManualClock,
+    PostConfirmation, PreSignUp, PreTokenGeneration, SystemClock, Trigger,
 };
+use test_support::events::{answer, event, events_dir, events_of, expected, read_json, sub_of};
+use test_support::moto::REGION;
+use test_support::seeds::{events_seed_text, NOW as REPLAY_EPOCH};
+use test_support::{client, fresh_table, moto, InjectedConflicts, RequestCounter, TestTable};
 
-/// The replay's time: the seed's one expired invitation (1_700_000_000) is expired.
-const REPLAY_EPOCH: i64 = 1_800_000_000;
 const POOL: &str = "us-east-1_Shared0Pool";
-/// Operations that write, by name (the brief's list; `RequestCounter::writes` is broader).
+/// Operations that write, by name (`RequestCounter::writes` is broader).
 const WRITE_OPERATIONS: [&str; 5] = [
     "PutItem",
     "UpdateItem",
@@ -52,62 +52,6 @@ const UNAVAILABLE_TEXT: &str =
 // ----------------------------------------------------------------------------------------------
 // Events and answers
 // ----------------------------------------------------------------------------------------------
-
-fn events_dir() -> PathBuf {
-    workspace_root().join("events")
-}
-
-fn read_json(path: &std::path::Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// `events/<relative>`.
-fn event(relative: &str) -> Value {
-    read_json(&events_dir().join(relative))
-}
-
-/// `events/<relative without .json>.expected.json`.
-fn expected(relative: &str) -> Value {
-    read_json(&events_dir().join(relative).with_extension("expected.json"))
-}
-
-/// The events of one function, without their expected files, sorted. Empty when the folder
-/// is missing.
-fn events_of(function: &str) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(events_dir().join(function)) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.ends_with(".json") && !name.ends_with(".expected.json")
-        })
-        .collect();
-    files.sort();
-    files
-}
-
-/// What Cognito gets back: the event with its response, or `{"errorType", "errorMessage"}`
-/// (the shape the replay's expected files use for denials).
-fn answer(result: Result<Value, TriggerError>) -> Value {
-    match result {
-        Ok(v) => v,
-        Err(e) => {
-            let d: lambda_runtime::Diagnostic = e.into();
-            json!({"errorType": d.error_type, "errorMessage": d.error_message})
-        }
-    }
-}
-
-fn sub_of(event: &Value) -> String {
-    event["request"]["userAttributes"]["sub"]
-        .as_str()
-        .expect("event has a sub")
-        .to_string()
-}
 
 // ----------------------------------------------------------------------------------------------
 // Tables and handlers
@@ -134,11 +78,11 @@ impl Fixture {
     /// The seed, then `extra` documents, imported at [`REPLAY_EPOCH`].
     async fn with_documents(extra: &[&str]) -> Self {
         let table = fresh_table().await;
-        let seed = std::fs::read_to_string(events_dir().join("seed.json")).expect("seed.json");
+        let seed = events_seed_text();
         for json in std::iter::once(seed.as_str()).chain(extra.iter().copied()) {
             let doc = DirectoryDocument::from_json(json).expect("document parses");
             table
-                .directory
+                .admin
                 .import(&doc, REPLAY_EPOCH)
                 .await
                 .unwrap_or_else(|e| panic!("import into {}: {e}", table.name()));
@@ -149,6 +93,11 @@ impl Fixture {
             table.name(),
         );
         Fixture { table, inspect }
+    }
+
+    /// The inspecting client, for administration (export).
+    fn inspect_admin(&self) -> TenantTable {
+        TenantTable::new(self.inspect.clone())
     }
 
     fn requests(&self) -> &RequestCounter {
@@ -163,12 +112,12 @@ impl Fixture {
         config(self.table.name())
     }
 
-    fn pre_token(&self) -> PreTokenGeneration<DynamoDirectory> {
-        PreTokenGeneration::new(self.cached(), self.config())
+    fn pre_token(&self) -> PreTokenGeneration<CachedDirectory<DynamoDirectory>> {
+        PreTokenGeneration::new(self.cached(), replay_clock(), &self.config())
     }
 
-    fn post_confirmation(&self) -> PostConfirmation<DynamoDirectory> {
-        PostConfirmation::new(self.cached(), self.config())
+    fn post_confirmation(&self) -> PostConfirmation<CachedDirectory<DynamoDirectory>> {
+        PostConfirmation::new(self.cached(), replay_clock())
     }
 
     /// The table's client plus `conflicts` (and a counter of its own).
@@ -245,9 +194,12 @@ impl Fixture {
     }
 }
 
+fn replay_clock() -> Arc<dyn Clock> {
+    Arc::new(ManualClock::new(REPLAY_EPOCH))
+}
+
 fn cached_over(directory: DynamoDirectory, table: &str) -> CachedDirectory<DynamoDirectory> {
-    let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(REPLAY_EPOCH));
-    CachedDirectory::new(directory, config(table).cache_ttl, clock)
+    CachedDirectory::new(directory, config(table).cache_ttl, replay_clock())
 }
 
 fn write_count(requests: &RequestCounter) -> usize {
@@ -442,8 +394,9 @@ async fn assert_fails_closed(what: &str, endpoint: &str, event_file: &str) -> Du
     let directory = DynamoDirectory::new(production_client(endpoint, &requests), table);
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let handler = PreTokenGeneration::new(
-        CachedDirectory::new(directory, config(table).cache_ttl, clock),
-        config(table),
+        CachedDirectory::new(directory, config(table).cache_ttl, clock.clone()),
+        clock,
+        &config(table),
     );
 
     let started = Instant::now();
@@ -529,11 +482,11 @@ async fn pre_signup_events_write_nothing_and_answer_as_expected() {
         events_dir().join("pre-signup").display()
     );
     let f = Fixture::seeded().await;
-    let before = f.inspect.export().await.expect("export");
+    let before = f.inspect_admin().export().await.expect("export");
     let mut failures = Vec::new();
     for path in &events {
         // A fresh cache per event, as a fresh Lambda instance would have.
-        let handler = PreSignUp::new(f.cached(), f.config());
+        let handler = PreSignUp::new(f.cached(), replay_clock());
         f.requests().reset();
         let got = answer(handler.handle(read_json(path)).await);
         let name = path
@@ -556,7 +509,7 @@ async fn pre_signup_events_write_nothing_and_answer_as_expected() {
         }
     }
     assert_eq!(
-        f.inspect.export().await.expect("export"),
+        f.inspect_admin().export().await.expect("export"),
         before,
         "pre sign-up changed the directory"
     );
@@ -881,7 +834,7 @@ async fn a_transaction_conflict_is_retried_and_the_confirmation_succeeds() {
     let conflicts = InjectedConflicts::new(2);
     let requests = RequestCounter::default();
     let directory = f.contended(&conflicts, &requests);
-    let handler = PostConfirmation::new(cached_over(directory, f.table.name()), f.config());
+    let handler = PostConfirmation::new(cached_over(directory, f.table.name()), replay_clock());
     let file = "post-confirmation/confirm-signup-invitation-verified-email.json";
     let sub = sub_of(&event(file));
     let seats = f.user_count("acme").await;
@@ -914,7 +867,7 @@ async fn conflicts_that_never_settle_fail_closed_without_a_partial_write() {
     let conflicts = InjectedConflicts::new(injected);
     let requests = RequestCounter::default();
     let directory = f.contended(&conflicts, &requests);
-    let handler = PostConfirmation::new(cached_over(directory, f.table.name()), f.config());
+    let handler = PostConfirmation::new(cached_over(directory, f.table.name()), replay_clock());
     let file = "post-confirmation/confirm-signup-invitation-verified-email.json";
     let sub = sub_of(&event(file));
     let seats = f.user_count("acme").await;

@@ -1,8 +1,8 @@
 //! Cognito post confirmation trigger: idempotent, seat-limited provisioning.
 
-use tenant_lookup::{runtime, PostConfirmation};
+use tenant_lookup::{lambda, PostConfirmation};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runtime::run(PostConfirmation::new).await
+    lambda::run(|init| PostConfirmation::new(init.directory, init.clock)).await
 }

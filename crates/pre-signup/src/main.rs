@@ -1,8 +1,8 @@
 //! Cognito pre sign-up trigger: tenant admission from the directory alone.
 
-use tenant_lookup::{runtime, PreSignUp};
+use tenant_lookup::{lambda, PreSignUp};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    runtime::run(PreSignUp::new).await
+    lambda::run(|init| PreSignUp::new(init.directory, init.clock)).await
 }

@@ -1,42 +1,32 @@
 //! The handler path parse -> resolve -> render with a warm cache over the in-memory
 //! directory, per event version and trigger. `make bench` prints the medians.
 
-use std::collections::BTreeSet;
 use std::hint::black_box;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::Value;
 use tenant_lookup::{
-    CachedDirectory, Config, DirectoryDocument, InMemoryDirectory, ManualClock, PostConfirmation,
-    PreSignUp, PreTokenGeneration, Trigger,
+    CachedDirectory, InMemoryDirectory, ManualClock, PostConfirmation, PreSignUp,
+    PreTokenGeneration, Trigger,
 };
+use test_support::events::event;
+use test_support::handlers::{config, Parts};
+use test_support::seeds::{contents, events_seed_text, NOW};
 
-fn events_dir() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events")
-}
-
-fn directory() -> CachedDirectory<InMemoryDirectory> {
-    let text = std::fs::read_to_string(events_dir().join("seed.json")).unwrap();
-    let contents = DirectoryDocument::from_json(&text)
-        .unwrap()
-        .validate(&BTreeSet::new(), 0)
-        .unwrap();
-    CachedDirectory::new(
-        InMemoryDirectory::from_contents(contents),
-        Duration::from_secs(3600),
-        Arc::new(ManualClock::new(1_800_000_000)),
-    )
-}
-
-fn config() -> Config {
-    Config::from_lookup(|k| (k == "TENANT_TABLE").then(|| "bench".to_string())).unwrap()
-}
-
-fn event(path: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(events_dir().join(path)).unwrap()).unwrap()
+/// `events/seed.json` in memory behind a cache that stays warm for the whole run.
+fn parts() -> Parts<InMemoryDirectory> {
+    let clock = Arc::new(ManualClock::new(NOW));
+    Parts {
+        directory: CachedDirectory::new(
+            InMemoryDirectory::from_contents(contents(&events_seed_text(), &[], 0)),
+            Duration::from_secs(3600),
+            clock.clone(),
+        ),
+        clock,
+        config: config(&[]),
+    }
 }
 
 fn bench_trigger<T: Trigger>(c: &mut Criterion, name: &str, trigger: &T, event: Value) {
@@ -53,7 +43,8 @@ fn bench_trigger<T: Trigger>(c: &mut Criterion, name: &str, trigger: &T, event: 
 }
 
 fn handlers(c: &mut Criterion) {
-    let pre_token = PreTokenGeneration::new(directory(), config());
+    let p = parts();
+    let pre_token = PreTokenGeneration::new(p.directory, p.clock, &p.config);
     for (name, file) in [
         ("pre_token/v1", "pre-token-generation/v1-hosted-auth.json"),
         (
@@ -72,14 +63,16 @@ fn handlers(c: &mut Criterion) {
         bench_trigger(c, name, &pre_token, event(file));
     }
     // Pre sign-up through an invitation: the invitation Query is the one uncached read.
-    let pre_signup = PreSignUp::new(directory(), config());
+    let p = parts();
+    let pre_signup = PreSignUp::new(p.directory, p.clock);
     let mut e = event("pre-token-generation/v2-authentication-member.json");
     e["triggerSource"] = "PreSignUp_SignUp".into();
     e["version"] = "1".into();
     e["request"]["userAttributes"] = serde_json::json!({"email": "new.hire@acme.example"});
     e["response"] = serde_json::json!({"autoConfirmUser": false, "autoVerifyEmail": false, "autoVerifyPhone": false});
     bench_trigger(c, "pre_signup/invitation", &pre_signup, e);
-    let post_confirmation = PostConfirmation::new(directory(), config());
+    let p = parts();
+    let post_confirmation = PostConfirmation::new(p.directory, p.clock);
     let mut e = event("pre-token-generation/v1-hosted-auth.json");
     e["triggerSource"] = "PostConfirmation_ConfirmSignUp".into();
     e["response"] = serde_json::json!({});

@@ -2,23 +2,7 @@
 
 use std::time::Duration;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GroupsMode {
-    /// Membership roles replace the user's Cognito groups in the tokens.
-    Replace,
-    /// Membership roles are added to the user's Cognito groups.
-    Merge,
-    /// Groups are left as Cognito computed them.
-    Off,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoTenantPolicy {
-    /// A user without a tenant gets no tokens.
-    Deny,
-    /// Tokens are issued without tenant claims, and `custom:tenantId` is suppressed.
-    IssueWithoutTenantClaims,
-}
+pub use crate::domain::claims::{GroupsMode, NoTenantPolicy};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimNames {
@@ -135,8 +119,8 @@ impl Config {
     }
 }
 
-/// Claims a pre token generation trigger may not add, override or suppress
-/// (CONTRACT.md 2.1): Cognito's own claims, every `cognito:` and `dev:` claim, `scope`
+/// Claims a pre token generation trigger may not add, override or suppress (see
+/// `docs/contract.md`): Cognito's own claims, every `cognito:` and `dev:` claim, `scope`
 /// (changed through scopesToAdd only) and the verified flags.
 pub fn is_reserved_claim(name: &str) -> bool {
     const RESERVED: &[&str] = &[

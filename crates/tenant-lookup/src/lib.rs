@@ -1,35 +1,30 @@
-//! Tenant directory, tenant resolution and the Cognito trigger handlers shared by the
-//! `pre-signup`, `post-confirmation` and `pre-token-generation` functions.
+//! The library of the `pre-signup`, `post-confirmation` and `pre-token-generation` functions.
+//!
+//! Layers, innermost first (see `docs/architecture.md`):
+//! - [`domain`]: the decisions (resolution, admission, provisioning, claims), pure;
+//! - [`store`]: the tenant directory behind the [`store::Directory`] trait (DynamoDB, in memory,
+//!   cached), the key scheme and the item codec;
+//! - [`cognito`]: the trigger events read leniently and the responses written exactly;
+//! - [`handlers`]: each trigger once, parse → decide → render → log;
+//! - [`lambda`]: the wiring every function binary shares.
 
-pub mod admission;
-pub mod cache;
-pub mod claims;
 pub mod clock;
+pub mod cognito;
 pub mod config;
-pub mod directory;
-pub mod document;
-pub mod dynamo;
-pub mod error;
-pub mod events;
+pub mod domain;
+pub mod handlers;
+pub mod lambda;
 pub mod logging;
-pub mod memory;
-pub mod model;
-pub mod post_confirmation;
-pub mod pre_signup;
-pub mod pre_token;
-pub mod provision;
-pub mod resolve;
-pub mod runtime;
-pub mod trigger;
+pub mod store;
 
-pub use cache::CachedDirectory;
+#[cfg(test)]
+mod fixtures;
+
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
-pub use directory::{Directory, DirectoryError, ProvisionOutcome, ProvisionRequest};
-pub use document::{DirectoryContents, DirectoryDocument, DocumentError};
-pub use error::{DenyCode, TriggerError};
-pub use memory::InMemoryDirectory;
-pub use post_confirmation::PostConfirmation;
-pub use pre_signup::PreSignUp;
-pub use pre_token::PreTokenGeneration;
-pub use trigger::Trigger;
+pub use domain::denial::{Denial, DenyCode};
+pub use handlers::{PostConfirmation, PreSignUp, PreTokenGeneration, Trigger};
+pub use store::cache::CachedDirectory;
+pub use store::dynamo::DynamoDirectory;
+pub use store::memory::InMemoryDirectory;
+pub use store::{Directory, DirectoryContents, DirectoryError, ProvisionOutcome, ProvisionRequest};

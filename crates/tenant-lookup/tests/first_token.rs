@@ -3,17 +3,15 @@
 //! failed) provisions them by the rules of post confirmation, only with a verified email,
 //! and then issues the claims.
 
-mod common;
-
-use common::*;
 use serde_json::{json, Value};
-use tenant_lookup::memory::RequestCounts;
-use tenant_lookup::{DenyCode, InMemoryDirectory, PreTokenGeneration};
+use tenant_lookup::store::memory::RequestCounts;
+use tenant_lookup::DenyCode;
+use test_support::handlers::*;
 
-type Handler = PreTokenGeneration<std::sync::Arc<InMemoryDirectory>>;
+type Handler = PreTokenHandler;
 
 fn setup() -> Setup<Handler> {
-    Setup::new(PreTokenGeneration::new)
+    Setup::new(pre_token)
 }
 
 const NEW_SUB: &str = "0e0e0e0e-0000-4000-8000-000000abc001";
@@ -122,10 +120,10 @@ async fn an_unverified_email_gets_no_tenant_and_no_write() {
 async fn an_unverified_email_with_the_bare_token_policy_is_issued_without_tenant_and_not_provisioned(
 ) {
     let s = Setup::with(
-        directory_from(SEED, &[]),
+        directory_from(test_support::seeds::HANDLERS, &[]),
         NOW,
         &[("NO_TENANT_POLICY", "issue-without-tenant-claims")],
-        PreTokenGeneration::new,
+        pre_token,
     );
     let out = s
         .run(token("shared-web", "new.hire@acme.example", "false"))

@@ -1,30 +1,13 @@
 //! The decision log line. In a test binary of its own: tracing caches call-site interest
 //! globally, and a test running in parallel without a subscriber could make this one miss lines.
 
-use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
 use serde_json::{json, Value};
-use tenant_lookup::{
-    CachedDirectory, Config, DirectoryDocument, InMemoryDirectory, ManualClock, PreTokenGeneration,
-    Trigger,
-};
+use tenant_lookup::Trigger;
+use test_support::handlers::{pre_token, PreTokenHandler, Setup, ALICE, POOL};
+use test_support::logs::capture;
 
-const POOL: &str = "us-east-1_Shared0Pool";
-const ALICE: &str = "a1a1a1a1-0000-4000-8000-00000000a11c";
-
-fn handler() -> PreTokenGeneration<InMemoryDirectory> {
-    let doc = DirectoryDocument::from_json(&format!(
-        r#"{{"tenants":[{{"id":"acme","tier":"premium"}}],
-            "members":[{{"userPoolId":"{POOL}","sub":"{ALICE}","tenantId":"acme","roles":["admin"]}}]}}"#
-    ))
-    .unwrap();
-    let dir = InMemoryDirectory::from_contents(doc.validate(&BTreeSet::new(), 0).unwrap());
-    let cached = CachedDirectory::new(dir, Duration::from_secs(60), Arc::new(ManualClock::new(0)));
-    let config = Config::from_lookup(|k| (k == "TENANT_TABLE").then(|| "t".to_string())).unwrap();
-    PreTokenGeneration::new(cached, config)
+fn handler() -> PreTokenHandler {
+    Setup::new(pre_token).handler
 }
 
 fn event(sub: &str) -> Value {
@@ -42,43 +25,17 @@ fn event(sub: &str) -> Value {
     })
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-#[test]
-fn logs_carry_ids_and_the_decision_but_no_pii() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .finish();
+#[tokio::test]
+async fn logs_carry_ids_and_the_decision_but_no_pii() {
     let handler = handler();
-    tracing::subscriber::with_default(subscriber, || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            handler.handle(event(ALICE)).await.unwrap();
-            handler.handle(event("nobody")).await.unwrap_err();
-            handler.handle(json!("not an event")).await.unwrap_err();
-        });
-    });
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ((), captured) = capture(async {
+        handler.handle(event(ALICE)).await.unwrap();
+        handler.handle(event("nobody")).await.unwrap_err();
+        handler.handle(json!("not an event")).await.unwrap_err();
+    })
+    .await;
+    let text = captured.text();
+    let lines: Vec<Value> = captured.lines();
     assert_eq!(lines.len(), 3, "{text}");
     assert_eq!(lines[0]["fields"]["tenant_id"], "acme");
     assert_eq!(lines[0]["fields"]["decision"], "issue");

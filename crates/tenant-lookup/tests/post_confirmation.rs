@@ -2,14 +2,12 @@
 //! the verified-email rule, idempotency, the seat and suspension conditions (soft and in the
 //! transaction), the no-op sources, and what a denial shows.
 
-mod common;
-
-use common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
+use test_support::handlers::*;
 
-use tenant_lookup::model::{
+use tenant_lookup::domain::model::{
     Invitation, Membership, MembershipStatus, Route, RouteKind, Tenant, TenantStatus, Tier,
 };
 use tenant_lookup::{
@@ -17,10 +15,10 @@ use tenant_lookup::{
     PostConfirmation, ProvisionOutcome, ProvisionRequest, Trigger,
 };
 
-type Handler = PostConfirmation<Arc<InMemoryDirectory>>;
+type Handler = PostConfirmationHandler;
 
 fn setup() -> Setup<Handler> {
-    Setup::new(PostConfirmation::new)
+    Setup::new(post_confirmation)
 }
 
 const CONFIRM: &str = "PostConfirmation_ConfirmSignUp";
@@ -117,7 +115,7 @@ async fn an_existing_member_succeeds_without_any_change() {
     assert_eq!(s.dir.contents(), before);
     assert_eq!(
         s.dir.requests(),
-        tenant_lookup::memory::RequestCounts {
+        tenant_lookup::store::memory::RequestCounts {
             reads: 1,
             writes: 0
         },
@@ -199,13 +197,14 @@ async fn a_retry_whose_membership_appears_meanwhile_succeeds_without_a_second_se
         confirm("shared-web", "sam@globex.example", Some("true")),
     )
     .await;
+    let clock = Arc::new(ManualClock::new(NOW));
     let racing = PostConfirmation::new(
         CachedDirectory::new(
             RacingDirectory(s.dir.clone()),
             Duration::from_secs(60),
-            Arc::new(ManualClock::new(NOW)),
+            clock.clone(),
         ),
-        config(&[]),
+        clock,
     );
     let before = s.dir.contents();
     let out = racing

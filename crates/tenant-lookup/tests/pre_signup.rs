@@ -2,16 +2,15 @@
 //! (each fails if its rule is removed), the flags, robustness, and that the trigger writes
 //! nothing and tells a denied user nothing about other tenants.
 
-mod common;
-
-use common::*;
 use serde_json::{json, Value};
-use tenant_lookup::{DenyCode, InMemoryDirectory, PreSignUp};
+use tenant_lookup::DenyCode;
+use test_support::handlers::*;
+use test_support::seeds::HANDLERS as SEED;
 
-type Handler = PreSignUp<std::sync::Arc<InMemoryDirectory>>;
+type Handler = PreSignUpHandler;
 
 fn setup() -> Setup<Handler> {
-    Setup::new(PreSignUp::new)
+    Setup::new(pre_signup)
 }
 
 const SIGN_UP: &str = "PreSignUp_SignUp";
@@ -238,7 +237,7 @@ async fn an_expired_invitation_is_ignored() {
         denied(&s, local("shared-web", "late@acme.example")).await,
         DenyCode::SignupNotAllowed
     );
-    let before_expiry = Setup::with(directory_from(SEED, &[]), NOW - 2, &[], PreSignUp::new);
+    let before_expiry = Setup::with(directory_from(SEED, &[]), NOW - 2, &[], pre_signup);
     assert_eq!(
         admitted(&before_expiry, local("shared-web", "late@acme.example"))
             .await
@@ -316,7 +315,7 @@ async fn the_tenant_must_be_active() {
 #[tokio::test]
 async fn the_tenant_must_exist() {
     let seed = r#"{"tiers": [{"id": "basic"}], "routes": [{"kind": "client", "key": "ghost-web", "tenantId": "ghost"}]}"#;
-    let s = Setup::with(directory_from(seed, &["ghost"]), NOW, &[], PreSignUp::new);
+    let s = Setup::with(directory_from(seed, &["ghost"]), NOW, &[], pre_signup);
     // A route to a tenant that does not exist is an inconsistent directory: fail closed.
     assert_eq!(
         denied(&s, local("ghost-web", "x@mail.example")).await,

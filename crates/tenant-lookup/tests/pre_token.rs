@@ -1,65 +1,19 @@
 //! Handler tests of pre token generation over the in-memory directory: the security
-//! invariants of DESIGN.md, request counts, configuration modes and robustness.
+//! invariants (tenant claims from the directory only, no reserved claim touched, fail closed),
+//! request counts, configuration modes and robustness.
 
-use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 use tenant_lookup::config::is_reserved_claim;
-use tenant_lookup::{
-    CachedDirectory, Config, DenyCode, DirectoryDocument, InMemoryDirectory, ManualClock,
-    PreTokenGeneration, Trigger,
+use tenant_lookup::{DenyCode, Trigger};
+use test_support::handlers::{
+    directory_from, pre_token, PreTokenHandler, Setup, ALICE, INITECH_MEMBER, NOW, POOL,
 };
+use test_support::seeds::{in_memory, HANDLERS};
 
-const POOL: &str = "us-east-1_Shared0Pool";
-const ALICE: &str = "a1a1a1a1-0000-4000-8000-00000000a11c";
-
-fn directory() -> Arc<InMemoryDirectory> {
-    let doc = DirectoryDocument::from_json(
-        r#"{"tiers":[{"id":"premium","scopes":["reports/export"]},{"id":"basic"}],
-            "tenants":[{"id":"acme","tier":"premium"},{"id":"globex","tier":"basic"},
-                       {"id":"initech","tier":"basic","status":"suspended"}],
-            "routes":[{"kind":"client","key":"m2m-acme","tenantId":"acme"},
-                      {"kind":"client","key":"web-globex","tenantId":"globex"}],
-            "members":[{"userPoolId":"us-east-1_Shared0Pool","sub":"a1a1a1a1-0000-4000-8000-00000000a11c","tenantId":"acme","roles":["admin"]},
-                       {"userPoolId":"us-east-1_Shared0Pool","sub":"c","tenantId":"initech"}]}"#,
-    )
-    .unwrap();
-    Arc::new(InMemoryDirectory::from_contents(
-        doc.validate(&BTreeSet::new(), 0).unwrap(),
-    ))
-}
-
-fn config(extra: &[(&str, &str)]) -> Config {
-    let extra: Vec<(String, String)> = extra
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    Config::from_lookup(|k| {
-        if k == "TENANT_TABLE" {
-            return Some("t".into());
-        }
-        extra.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-    })
-    .unwrap()
-}
-
-struct Setup {
-    dir: Arc<InMemoryDirectory>,
-    clock: Arc<ManualClock>,
-    handler: PreTokenGeneration<Arc<InMemoryDirectory>>,
-}
-
-fn setup(extra: &[(&str, &str)]) -> Setup {
-    let dir = directory();
-    let clock = Arc::new(ManualClock::new(1_800_000_000));
-    let cached = CachedDirectory::new(dir.clone(), Duration::from_secs(60), clock.clone());
-    Setup {
-        dir,
-        clock,
-        handler: PreTokenGeneration::new(cached, config(extra)),
-    }
+fn setup(extra: &[(&str, &str)]) -> Setup<PreTokenHandler> {
+    Setup::with(directory_from(HANDLERS, &[]), NOW, extra, pre_token)
 }
 
 fn event(version: &str, source: &str, sub: &str, client: &str) -> Value {
@@ -88,7 +42,7 @@ fn user_event(version: &str) -> Value {
 }
 
 fn m2m_event() -> Value {
-    let mut e = event("3", "TokenGeneration_ClientCredentials", "", "m2m-acme");
+    let mut e = event("3", "TokenGeneration_ClientCredentials", "", "acme-web");
     e["request"]["userAttributes"] = json!({});
     e
 }
@@ -156,7 +110,7 @@ async fn a_suspension_stops_tokens_including_refresh_within_the_cache_ttl() {
         .await
         .unwrap();
     s.dir.update_tenant("acme", |t| {
-        t.status = tenant_lookup::model::TenantStatus::Suspended
+        t.status = tenant_lookup::domain::model::TenantStatus::Suspended
     });
     s.clock.advance(Duration::from_secs(60));
     for source in [
@@ -176,7 +130,12 @@ async fn a_suspension_stops_tokens_including_refresh_within_the_cache_ttl() {
     );
     let err = s
         .handler
-        .handle(event("2", "TokenGeneration_RefreshTokens", "c", "x"))
+        .handle(event(
+            "2",
+            "TokenGeneration_RefreshTokens",
+            INITECH_MEMBER,
+            "x",
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.code, DenyCode::TenantSuspended);
@@ -216,7 +175,12 @@ async fn no_tenant_is_denied_by_default_and_issued_bare_when_configured() {
     // A suspended tenant is never "no tenant".
     let err = s
         .handler
-        .handle(event("2", "TokenGeneration_Authentication", "c", "x"))
+        .handle(event(
+            "2",
+            "TokenGeneration_Authentication",
+            INITECH_MEMBER,
+            "x",
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.code, DenyCode::TenantSuspended);
@@ -227,7 +191,7 @@ async fn no_tenant_is_denied_by_default_and_issued_bare_when_configured() {
             "2",
             "TokenGeneration_Authentication",
             ALICE,
-            "web-globex",
+            "globex-web",
         ))
         .await
         .unwrap_err();
@@ -388,21 +352,20 @@ async fn never_panics_on_any_json_shape() {
 /// does not exist fails closed, and a suspended membership is denied with its own code.
 #[tokio::test]
 async fn the_no_tenant_policy_never_covers_a_broken_or_suspended_membership() {
-    let doc = DirectoryDocument::from_json(
+    let dir = in_memory(
         r#"{"tenants":[{"id":"acme","tier":"premium"}],
             "members":[{"userPoolId":"us-east-1_Shared0Pool","sub":"ghost-member","tenantId":"gone"},
                        {"userPoolId":"us-east-1_Shared0Pool","sub":"benched","tenantId":"acme","status":"suspended"}]}"#,
-    )
-    .unwrap();
-    let known = BTreeSet::from(["gone".to_string()]);
-    let dir = Arc::new(InMemoryDirectory::from_contents(
-        doc.validate(&known, 0).unwrap(),
-    ));
-    let cached = CachedDirectory::new(dir, Duration::from_secs(60), Arc::new(ManualClock::new(0)));
-    let handler = PreTokenGeneration::new(
-        cached,
-        config(&[("NO_TENANT_POLICY", "issue-without-tenant-claims")]),
+        &["gone"],
+        0,
     );
+    let handler = Setup::with(
+        dir,
+        0,
+        &[("NO_TENANT_POLICY", "issue-without-tenant-claims")],
+        pre_token,
+    )
+    .handler;
     let broken = event("2", "TokenGeneration_Authentication", "ghost-member", "x");
     assert_eq!(
         handler.handle(broken).await.unwrap_err().code,

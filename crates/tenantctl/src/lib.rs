@@ -1,14 +1,14 @@
 //! `tenantctl`: admin CLI over the tenant directory table.
 //!
-//! The commands run against a [`DynamoDirectory`] given by the caller, so they are testable
-//! without a process; `main.rs` only builds the SDK configuration and the directory.
+//! The commands run against a [`TenantTable`] given by the caller, so they are testable
+//! without a process; `main.rs` only builds the SDK configuration and the table.
 
 use std::io::{self, Read, Write};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use tenant_lookup::dynamo::{DynamoDirectory, ImportError};
-use tenant_lookup::{DirectoryDocument, DirectoryError};
+use tenant_admin::{DirectoryDocument, ImportError, TenantTable};
+use tenant_lookup::DirectoryError;
 
 /// Admin CLI for the tenant directory (a DynamoDB table). The endpoint, region and credentials
 /// come from the AWS SDK's usual environment (e.g. `AWS_ENDPOINT_URL_DYNAMODB` for a local
@@ -71,7 +71,7 @@ impl Cli {
 
 /// Runs one command. `stdin` is read for `import -`; `now_epoch` stamps imported memberships.
 pub async fn execute(
-    directory: &DynamoDirectory,
+    directory: &TenantTable,
     command: &Command,
     stdin: &mut dyn Read,
     out: &mut dyn Write,

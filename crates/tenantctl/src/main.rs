@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use anyhow::Context;
 use aws_config::BehaviorVersion;
 use clap::Parser;
-use tenant_lookup::dynamo::DynamoDirectory;
+use tenant_admin::TenantTable;
+use tenant_lookup::DynamoDirectory;
 use tenantctl::Cli;
 
 #[tokio::main(flavor = "current_thread")]
@@ -24,10 +25,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let table = cli.table()?;
     // The SDK's defaults (not the triggers' tight budget): an admin command may wait.
     let config = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(tenant_lookup::dynamo::https_client())
+        .http_client(tenant_lookup::store::dynamo::sdk::https_client())
         .load()
         .await;
-    let directory = DynamoDirectory::from_config(&config, table);
+    let directory = TenantTable::new(DynamoDirectory::from_config(&config, table));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("the system clock is before 1970")?

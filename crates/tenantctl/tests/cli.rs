@@ -6,20 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
-use integration_tests::{moto, unique_table_name};
 use serde_json::Value;
-
-const SEED: &str = r#"{
-  "tiers": [{"id": "premium", "scopes": ["reports/export"]}],
-  "tenants": [{"id": "acme", "name": "Acme Corp", "tier": "premium", "status": "active",
-               "selfSignUp": false, "allowedEmailDomains": ["acme.example"], "maxUsers": 50}],
-  "routes": [{"kind": "pool", "key": "us-east-1_Silo0acme", "tenantId": "acme"},
-             {"kind": "client", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
-             {"kind": "domain", "key": "acme.example", "tenantId": "acme"},
-             {"kind": "idp", "userPoolId": "us-east-1_Example", "key": "AcmeSAML", "tenantId": "acme", "trustEmail": true}],
-  "members": [{"userPoolId": "us-east-1_Example", "sub": "b71e0c55-0000-4000-8000-000000000001", "tenantId": "acme", "roles": ["admin"]}],
-  "invitations": [{"userPoolId": "us-east-1_Example", "email": "new.hire@acme.example", "tenantId": "acme", "roles": ["member"]}]
-}"#;
+use test_support::seeds::README_EXAMPLE as SEED;
+use test_support::{moto, unique_table_name};
 
 /// Runs tenantctl with `args` against `table` on the shared moto, feeding `stdin`.
 fn tenantctl(table: Option<&str>, args: &[&str], stdin: &str) -> Output {

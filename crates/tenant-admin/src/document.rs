@@ -1,0 +1,550 @@
+//! The directory document: the format of `tenantctl import`/`export` and of seed files.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use tenant_lookup::domain::model::{
+    email_domain, route_key, Invitation, Membership, MembershipStatus, Route, RouteKind, Tenant,
+    TenantStatus, Tier, DEFAULT_ROLE,
+};
+use tenant_lookup::DirectoryContents;
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DirectoryDocument {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tiers: Vec<TierDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<TenantDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub routes: Vec<RouteDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<MemberDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub invitations: Vec<InvitationDoc>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TierDoc {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantDoc {
+    #[serde(default)]
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub tier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub self_sign_up: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_email_domains: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_users: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iam_role_arn: Option<String>,
+    /// Informational only (`tenantctl export --with-counts`): import ignores it and recounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_count: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteDoc {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub tenant_id: String,
+    /// Required for `idp` routes: provider names are only unique within a pool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_pool_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_email: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberDoc {
+    #[serde(default)]
+    pub user_pool_id: String,
+    #[serde(default)]
+    pub sub: String,
+    #[serde(default)]
+    pub tenant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InvitationDoc {
+    #[serde(default)]
+    pub user_pool_id: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub tenant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invited_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+}
+
+/// A document that failed validation. Messages name the entry (`tenants[2]`) and the problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.join("; "))]
+pub struct DocumentError {
+    pub problems: Vec<String>,
+}
+
+impl DirectoryDocument {
+    pub fn from_json(text: &str) -> Result<Self, DocumentError> {
+        serde_json::from_str(text).map_err(|e| DocumentError {
+            problems: vec![format!("not a directory document: {e}")],
+        })
+    }
+
+    /// Checks the document and applies the defaults: the validated, normalized contents. `created_at` stamps imported memberships.
+    /// `known_tenants` are tenants that already exist in the target directory (members,
+    /// routes and invitations may refer to them).
+    pub fn validate(
+        &self,
+        known_tenants: &BTreeSet<String>,
+        created_at: i64,
+    ) -> Result<DirectoryContents, DocumentError> {
+        let mut problems = Vec::new();
+        let mut out = DirectoryContents::default();
+
+        let mut tier_ids = BTreeSet::new();
+        for (i, t) in self.tiers.iter().enumerate() {
+            let at = format!("tiers[{i}]");
+            if t.id.trim().is_empty() {
+                problems.push(format!("{at}: missing id"));
+                continue;
+            }
+            if !tier_ids.insert(t.id.clone()) {
+                problems.push(format!("{at}: tier '{}' listed twice", t.id));
+            }
+            for s in &t.scopes {
+                if s.is_empty() || s.chars().any(char::is_whitespace) {
+                    problems.push(format!(
+                        "{at}: scope '{s}' is empty or contains blank space"
+                    ));
+                }
+            }
+            out.tiers.push(Tier {
+                id: t.id.clone(),
+                scopes: t.scopes.clone(),
+            });
+        }
+
+        let mut tenant_ids = BTreeSet::new();
+        for (i, t) in self.tenants.iter().enumerate() {
+            let at = format!("tenants[{i}]");
+            if t.id.trim().is_empty() {
+                problems.push(format!("{at}: missing id"));
+                continue;
+            }
+            if t.id.contains('#') {
+                problems.push(format!("{at}: id '{}' must not contain '#'", t.id));
+            }
+            if !tenant_ids.insert(t.id.clone()) {
+                problems.push(format!("{at}: tenant '{}' listed twice", t.id));
+            }
+            if t.tier.trim().is_empty() {
+                problems.push(format!("{at}: missing tier"));
+            }
+            let status = match t.status.as_deref() {
+                None => TenantStatus::Active,
+                Some(s) => TenantStatus::parse(s).unwrap_or_else(|| {
+                    problems.push(format!("{at}: status '{s}' is not active or suspended"));
+                    TenantStatus::Active
+                }),
+            };
+            let default_role = t
+                .default_role
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ROLE.to_string());
+            if default_role.trim().is_empty() {
+                problems.push(format!("{at}: defaultRole is empty"));
+            }
+            out.tenants.push(Tenant {
+                id: t.id.clone(),
+                name: t.name.clone().unwrap_or_else(|| t.id.clone()),
+                tier: t.tier.clone(),
+                status,
+                self_sign_up: t.self_sign_up.unwrap_or(false),
+                allowed_email_domains: t
+                    .allowed_email_domains
+                    .iter()
+                    .flatten()
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .collect(),
+                max_users: t.max_users,
+                user_count: 0,
+                default_role,
+                iam_role_arn: t.iam_role_arn.clone().filter(|a| !a.is_empty()),
+            });
+        }
+        let tenant_exists = |id: &str| tenant_ids.contains(id) || known_tenants.contains(id);
+
+        let mut route_owner: BTreeMap<(RouteKind, String), String> = BTreeMap::new();
+        for (i, r) in self.routes.iter().enumerate() {
+            let at = format!("routes[{i}]");
+            let Some(kind) = RouteKind::parse(&r.kind) else {
+                problems.push(format!(
+                    "{at}: unknown route kind '{}' (expected pool, client, domain or idp)",
+                    r.kind
+                ));
+                continue;
+            };
+            if r.key.trim().is_empty() {
+                problems.push(format!("{at}: missing key"));
+                continue;
+            }
+            if r.tenant_id.is_empty() {
+                problems.push(format!("{at}: missing tenantId"));
+                continue;
+            }
+            if !tenant_exists(&r.tenant_id) {
+                problems.push(format!("{at}: unknown tenant '{}'", r.tenant_id));
+            }
+            let pool = r.user_pool_id.as_deref().filter(|p| !p.is_empty());
+            if kind == RouteKind::Idp && pool.is_none() {
+                problems.push(format!("{at}: idp routes need userPoolId"));
+                continue;
+            }
+            if kind == RouteKind::Domain && r.key.contains('@') {
+                problems.push(format!(
+                    "{at}: a domain route's key is a domain, not an email"
+                ));
+            }
+            if r.trust_email.is_some() && kind != RouteKind::Idp {
+                problems.push(format!("{at}: trustEmail only applies to idp routes"));
+            }
+            let key = route_key(kind, r.key.trim(), pool);
+            match route_owner.get(&(kind, key.clone())) {
+                Some(owner) if *owner != r.tenant_id => problems.push(format!(
+                    "{at}: {} route '{}' is claimed by tenants '{owner}' and '{}'",
+                    r.kind, r.key, r.tenant_id
+                )),
+                Some(_) => {
+                    problems.push(format!("{at}: {} route '{}' listed twice", r.kind, r.key))
+                }
+                None => {
+                    route_owner.insert((kind, key.clone()), r.tenant_id.clone());
+                }
+            }
+            out.routes.push(Route {
+                kind,
+                key,
+                tenant_id: r.tenant_id.clone(),
+                trust_email: r.trust_email.unwrap_or(false),
+            });
+        }
+
+        let default_role_of = |tenant: &str| {
+            out.tenants
+                .iter()
+                .find(|t| t.id == tenant)
+                .map(|t| t.default_role.clone())
+        };
+        let mut member_keys = BTreeSet::new();
+        let mut members = Vec::new();
+        for (i, m) in self.members.iter().enumerate() {
+            let at = format!("members[{i}]");
+            if m.user_pool_id.is_empty() || m.sub.is_empty() || m.tenant_id.is_empty() {
+                problems.push(format!("{at}: userPoolId, sub and tenantId are required"));
+                continue;
+            }
+            if !tenant_exists(&m.tenant_id) {
+                problems.push(format!("{at}: unknown tenant '{}'", m.tenant_id));
+                continue;
+            }
+            if !member_keys.insert((m.user_pool_id.clone(), m.sub.clone(), m.tenant_id.clone())) {
+                problems.push(format!("{at}: member listed twice"));
+            }
+            let status = match m.status.as_deref() {
+                None => MembershipStatus::Active,
+                Some(s) => MembershipStatus::parse(s).unwrap_or_else(|| {
+                    problems.push(format!("{at}: status '{s}' is not active or suspended"));
+                    MembershipStatus::Active
+                }),
+            };
+            let roles = roles_or_default(
+                m.roles.as_ref(),
+                default_role_of(&m.tenant_id),
+                &at,
+                &mut problems,
+            );
+            members.push(Membership {
+                user_pool_id: m.user_pool_id.clone(),
+                sub: m.sub.clone(),
+                tenant_id: m.tenant_id.clone(),
+                roles,
+                status,
+                source: "import".to_string(),
+                created_at,
+            });
+        }
+        out.members = members;
+
+        let mut invitation_keys = BTreeSet::new();
+        for (i, inv) in self.invitations.iter().enumerate() {
+            let at = format!("invitations[{i}]");
+            if inv.user_pool_id.is_empty() || inv.email.is_empty() || inv.tenant_id.is_empty() {
+                problems.push(format!("{at}: userPoolId, email and tenantId are required"));
+                continue;
+            }
+            if email_domain(&inv.email).is_none() {
+                problems.push(format!("{at}: email has no domain"));
+            }
+            if !tenant_exists(&inv.tenant_id) {
+                problems.push(format!("{at}: unknown tenant '{}'", inv.tenant_id));
+                continue;
+            }
+            let email = inv.email.trim().to_ascii_lowercase();
+            if !invitation_keys.insert((
+                inv.user_pool_id.clone(),
+                email.clone(),
+                inv.tenant_id.clone(),
+            )) {
+                problems.push(format!("{at}: invitation listed twice"));
+            }
+            let roles = roles_or_default(
+                inv.roles.as_ref(),
+                default_role_of(&inv.tenant_id),
+                &at,
+                &mut problems,
+            );
+            out.invitations.push(Invitation {
+                user_pool_id: inv.user_pool_id.clone(),
+                email,
+                tenant_id: inv.tenant_id.clone(),
+                roles,
+                invited_by: inv.invited_by.clone(),
+                expires_at: inv.expires_at,
+            });
+        }
+
+        if problems.is_empty() {
+            Ok(out)
+        } else {
+            Err(DocumentError { problems })
+        }
+    }
+
+    /// The document form of directory contents (for `export`). Defaults are written out.
+    pub fn from_contents(c: &DirectoryContents) -> Self {
+        let mut doc = DirectoryDocument {
+            tiers: c
+                .tiers
+                .iter()
+                .map(|t| TierDoc {
+                    id: t.id.clone(),
+                    scopes: t.scopes.clone(),
+                })
+                .collect(),
+            tenants: c
+                .tenants
+                .iter()
+                .map(|t| TenantDoc {
+                    id: t.id.clone(),
+                    name: Some(t.name.clone()),
+                    tier: t.tier.clone(),
+                    status: Some(t.status.as_str().to_string()),
+                    self_sign_up: Some(t.self_sign_up),
+                    allowed_email_domains: (!t.allowed_email_domains.is_empty())
+                        .then(|| t.allowed_email_domains.clone()),
+                    max_users: t.max_users,
+                    default_role: Some(t.default_role.clone()),
+                    iam_role_arn: t.iam_role_arn.clone(),
+                    user_count: None,
+                })
+                .collect(),
+            routes: c
+                .routes
+                .iter()
+                .map(|r| {
+                    let (pool, key) = match r.kind {
+                        RouteKind::Idp => match r.key.split_once('#') {
+                            Some((p, k)) => (Some(p.to_string()), k.to_string()),
+                            None => (None, r.key.clone()),
+                        },
+                        _ => (None, r.key.clone()),
+                    };
+                    RouteDoc {
+                        kind: r.kind.as_str().to_ascii_lowercase(),
+                        key,
+                        tenant_id: r.tenant_id.clone(),
+                        user_pool_id: pool,
+                        trust_email: (r.kind == RouteKind::Idp).then_some(r.trust_email),
+                    }
+                })
+                .collect(),
+            members: c
+                .members
+                .iter()
+                .map(|m| MemberDoc {
+                    user_pool_id: m.user_pool_id.clone(),
+                    sub: m.sub.clone(),
+                    tenant_id: m.tenant_id.clone(),
+                    roles: Some(m.roles.clone()),
+                    status: Some(m.status.as_str().to_string()),
+                })
+                .collect(),
+            invitations: c
+                .invitations
+                .iter()
+                .map(|i| InvitationDoc {
+                    user_pool_id: i.user_pool_id.clone(),
+                    email: i.email.clone(),
+                    tenant_id: i.tenant_id.clone(),
+                    roles: Some(i.roles.clone()),
+                    invited_by: i.invited_by.clone(),
+                    expires_at: i.expires_at,
+                })
+                .collect(),
+        };
+        doc.tiers.sort_by(|a, b| a.id.cmp(&b.id));
+        doc.tenants.sort_by(|a, b| a.id.cmp(&b.id));
+        doc.routes.sort_by(|a, b| {
+            (&a.kind, &a.user_pool_id, &a.key).cmp(&(&b.kind, &b.user_pool_id, &b.key))
+        });
+        doc.members.sort_by(|a, b| {
+            (&a.user_pool_id, &a.sub, &a.tenant_id).cmp(&(&b.user_pool_id, &b.sub, &b.tenant_id))
+        });
+        doc.invitations.sort_by(|a, b| {
+            (&a.user_pool_id, &a.email, &a.tenant_id).cmp(&(
+                &b.user_pool_id,
+                &b.email,
+                &b.tenant_id,
+            ))
+        });
+        doc
+    }
+}
+
+fn roles_or_default(
+    roles: Option<&Vec<String>>,
+    default_role: Option<String>,
+    at: &str,
+    problems: &mut Vec<String>,
+) -> Vec<String> {
+    match roles {
+        Some(r) if r.iter().any(|x| x.trim().is_empty()) => {
+            problems.push(format!("{at}: roles must be non-empty names"));
+            r.clone()
+        }
+        Some(r) if !r.is_empty() => r.clone(),
+        _ => vec![default_role.unwrap_or_else(|| DEFAULT_ROLE.to_string())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(json: &str) -> DirectoryDocument {
+        DirectoryDocument::from_json(json).unwrap()
+    }
+
+    #[test]
+    fn defaults_apply_to_optional_fields() {
+        let d = doc(r#"{"tenants":[{"id":"acme","tier":"basic"}],
+            "members":[{"userPoolId":"p","sub":"s","tenantId":"acme"}],
+            "invitations":[{"userPoolId":"p","email":"New@Acme.Example","tenantId":"acme"}]}"#);
+        let c = d.validate(&BTreeSet::new(), 7).unwrap();
+        let t = &c.tenants[0];
+        assert_eq!(t.status, TenantStatus::Active);
+        assert!(!t.self_sign_up);
+        assert!(t.allowed_email_domains.is_empty());
+        assert_eq!(t.max_users, None);
+        assert_eq!(t.default_role, "member");
+        assert_eq!(c.members[0].roles, vec!["member"]);
+        assert_eq!(c.members[0].created_at, 7);
+        assert_eq!(c.invitations[0].email, "new@acme.example");
+        assert_eq!(c.invitations[0].expires_at, None);
+    }
+
+    #[test]
+    fn malformed_documents_are_rejected_with_every_problem_named() {
+        let d = doc(
+            r#"{"tenants":[{"id":"","tier":"x"},{"id":"a","tier":"x"},{"id":"b","tier":"x"}],
+            "routes":[{"kind":"planet","key":"k","tenantId":"a"},
+                      {"kind":"client","key":"c1","tenantId":"a"},
+                      {"kind":"client","key":"c1","tenantId":"b"}],
+            "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#,
+        );
+        let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
+        assert!(err.contains("tenants[0]: missing id"), "{err}");
+        assert!(err.contains("unknown route kind 'planet'"), "{err}");
+        assert!(err.contains("claimed by tenants 'a' and 'b'"), "{err}");
+        assert!(err.contains("members[0]: unknown tenant 'ghost'"), "{err}");
+    }
+
+    #[test]
+    fn an_exported_user_count_is_accepted_and_ignored_on_import() {
+        let d = doc(r#"{"tenants":[{"id":"a","tier":"x","userCount":7}]}"#);
+        assert_eq!(
+            d.validate(&BTreeSet::new(), 0).unwrap().tenants[0].user_count,
+            0
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected_rather_than_ignored() {
+        let err =
+            DirectoryDocument::from_json(r#"{"tenants":[{"id":"a","tier":"x","maxUser":3}]}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("maxUser"), "{err}");
+    }
+
+    #[test]
+    fn idp_routes_need_a_pool_and_scopes_no_blanks() {
+        let d = doc(
+            r#"{"tiers":[{"id":"t","scopes":["a b"]}],"tenants":[{"id":"a","tier":"t"}],
+            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"}]}"#,
+        );
+        let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
+        assert!(err.contains("idp routes need userPoolId"), "{err}");
+        assert!(err.contains("blank space"), "{err}");
+    }
+
+    #[test]
+    fn export_form_round_trips_through_validation() {
+        let d = doc(r#"{"tiers":[{"id":"premium","scopes":["reports/export"]}],
+            "tenants":[{"id":"acme","tier":"premium","maxUsers":5,"allowedEmailDomains":["Acme.example"]}],
+            "routes":[{"kind":"idp","userPoolId":"p","key":"AcmeSAML","tenantId":"acme","trustEmail":true},
+                      {"kind":"domain","key":"acme.example","tenantId":"acme"}],
+            "members":[{"userPoolId":"p","sub":"s","tenantId":"acme","roles":["admin"]}]}"#);
+        let c = d.validate(&BTreeSet::new(), 1).unwrap();
+        let again = DirectoryDocument::from_contents(&c)
+            .validate(&BTreeSet::new(), 1)
+            .unwrap();
+        let mut a = c.clone();
+        let mut b = again;
+        for x in [&mut a, &mut b] {
+            x.routes.sort_by(|p, q| p.key.cmp(&q.key));
+        }
+        assert_eq!(a, b);
+    }
+}

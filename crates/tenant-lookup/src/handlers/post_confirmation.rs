@@ -1,0 +1,56 @@
+//! Post confirmation: provision the confirmed user into their tenant, idempotently.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{answer, Steps, Trigger};
+use crate::clock::Clock;
+use crate::cognito::event::{TriggerSource, UserPoolEvent};
+use crate::cognito::response::{respond, PostConfirmationResponse};
+use crate::domain::confirmation;
+use crate::domain::denial::Denial;
+use crate::domain::Verdict;
+use crate::store::Directory;
+
+pub struct PostConfirmation<D> {
+    directory: D,
+    clock: Arc<dyn Clock>,
+}
+
+impl<D: Directory> PostConfirmation<D> {
+    pub fn new(directory: D, clock: Arc<dyn Clock>) -> Self {
+        Self { directory, clock }
+    }
+}
+
+impl<D: Directory> Steps for PostConfirmation<D> {
+    type Decision = Verdict;
+
+    async fn decide(&self, event: &UserPoolEvent) -> Result<Verdict, Denial> {
+        if event.trigger_source != TriggerSource::PostConfirmationConfirmSignUp {
+            // Password resets and unknown sources: nothing to provision, no directory request.
+            return Ok(Verdict::new(None, "no-op", "trigger-source"));
+        }
+        confirmation::decide(
+            &self.directory,
+            &event.subject(),
+            self.clock.epoch_seconds(),
+        )
+        .await
+    }
+
+    fn render(&self, raw: Value, _: &UserPoolEvent, _: &Verdict) -> Result<Value, Denial> {
+        respond(raw, &PostConfirmationResponse::default())
+    }
+
+    fn verdict(d: &Verdict) -> &Verdict {
+        d
+    }
+}
+
+impl<D: Directory> Trigger for PostConfirmation<D> {
+    async fn handle(&self, event: Value) -> Result<Value, Denial> {
+        answer(self, event).await
+    }
+}

@@ -1,0 +1,104 @@
+//! Pre token generation: tenant, tier, roles and scopes from the directory into the tokens.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{answer, Steps, Trigger};
+use crate::clock::Clock;
+use crate::cognito::event::{TriggerSource, UserPoolEvent};
+use crate::cognito::response::{respond, PreTokenResponseV1, PreTokenResponseV2};
+use crate::config::{ClaimNames, Config};
+use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::token::{self, TokenDecision, TokenPolicy, TokenRequest};
+use crate::domain::Verdict;
+use crate::store::Directory;
+
+pub struct PreTokenGeneration<D> {
+    directory: D,
+    clock: Arc<dyn Clock>,
+    policy: TokenPolicy,
+    claim_names: ClaimNames,
+}
+
+impl<D: Directory> PreTokenGeneration<D> {
+    pub fn new(directory: D, clock: Arc<dyn Clock>, config: &Config) -> Self {
+        Self {
+            directory,
+            clock,
+            policy: TokenPolicy {
+                groups_mode: config.groups_mode,
+                no_tenant: config.no_tenant_policy,
+            },
+            claim_names: config.claims.clone(),
+        }
+    }
+}
+
+fn is_machine(event: &UserPoolEvent) -> bool {
+    event.trigger_source == TriggerSource::TokenGenerationClientCredentials
+}
+
+impl<D: Directory> Steps for PreTokenGeneration<D> {
+    type Decision = TokenDecision;
+
+    fn check(&self, event: &UserPoolEvent) -> Result<(), Denial> {
+        match event.version {
+            Some(v) if v >= 1 => {}
+            _ => {
+                return Err(Denial::new(
+                    DenyCode::InvalidEvent,
+                    "missing or unknown event version",
+                ))
+            }
+        }
+        if is_machine(event) && event.version < Some(2) {
+            // Version 1 cannot change access tokens; a machine token without its tenant claims
+            // must not be issued.
+            return Err(Denial::new(
+                DenyCode::InvalidEvent,
+                "client credentials event of version 1",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn decide(&self, event: &UserPoolEvent) -> Result<TokenDecision, Denial> {
+        let request = TokenRequest {
+            machine: is_machine(event),
+            groups: &event.request.group_configuration,
+            scopes: event.request.scopes.as_deref(),
+        };
+        token::decide(
+            &self.directory,
+            &event.subject(),
+            request,
+            self.policy,
+            self.clock.epoch_seconds(),
+        )
+        .await
+    }
+
+    fn render(
+        &self,
+        raw: Value,
+        event: &UserPoolEvent,
+        d: &TokenDecision,
+    ) -> Result<Value, Denial> {
+        if event.version == Some(1) {
+            respond(raw, &PreTokenResponseV1::new(&d.claims, &self.claim_names))
+        } else {
+            respond(raw, &PreTokenResponseV2::new(&d.claims, &self.claim_names))
+        }
+    }
+
+    fn verdict(d: &TokenDecision) -> &Verdict {
+        &d.verdict
+    }
+}
+
+impl<D: Directory> Trigger for PreTokenGeneration<D> {
+    async fn handle(&self, event: Value) -> Result<Value, Denial> {
+        answer(self, event).await
+    }
+}

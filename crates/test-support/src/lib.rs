@@ -1,0 +1,24 @@
+//! What every test of the workspace shares: the directory seeds, event loading, a moto server
+//! standing in for DynamoDB, handler setups over the in-memory directory, and log capture.
+
+use std::path::{Path, PathBuf};
+
+pub mod events;
+pub mod handlers;
+pub mod logs;
+pub mod moto;
+pub mod seeds;
+
+pub use moto::{
+    client, fresh_table, moto, unique_table_name, InjectedConflicts, MotoServer, RequestCounter,
+    TestTable,
+};
+
+/// The workspace root (this crate is `crates/test-support`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("crates/test-support sits two levels below the workspace root")
+        .to_path_buf()
+}
