@@ -1,7 +1,7 @@
 //! Post confirmation: place the confirmed user in their tenant, idempotently.
 
 use crate::domain::admission::AdmissionPath;
-use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::denial::Denial;
 use crate::domain::provisioning::{admit_and_provision, Provisioned};
 use crate::domain::resolve::TenantResolver;
 use crate::domain::subject::Subject;
@@ -25,10 +25,7 @@ async fn confirm<D: Directory>(
     subject: &Subject,
     now_epoch_seconds: i64,
 ) -> Result<Verdict, Denial> {
-    let sub = subject
-        .sub
-        .as_deref()
-        .ok_or_else(|| Denial::new(DenyCode::InvalidEvent, "event has no sub"))?;
+    let sub = subject.required_sub()?;
     let resolver = TenantResolver::new(directory, now_epoch_seconds);
     if let Some(m) = resolver
         .existing_membership(&subject.user_pool_id, sub)

@@ -30,10 +30,7 @@ pub async fn admit_and_provision<D: Directory>(
     path: AdmissionPath,
     now_epoch_seconds: i64,
 ) -> Result<Provisioning, Denial> {
-    let sub = subject
-        .sub
-        .as_deref()
-        .ok_or_else(|| Denial::new(DenyCode::InvalidEvent, "event has no sub"))?;
+    let sub = subject.required_sub()?;
     let candidate = TenantResolver::new(directory, now_epoch_seconds)
         .candidate(subject)
         .await?;

@@ -187,10 +187,7 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
     /// A route picks one of several memberships; a route that disagrees with the user's
     /// memberships is a conflict.
     pub async fn member(&self, subject: &Subject) -> Result<MemberLookup, Denial> {
-        let sub = subject
-            .sub
-            .as_deref()
-            .ok_or_else(|| denied(DenyCode::InvalidEvent, "event has no sub"))?;
+        let sub = subject.required_sub()?;
         let (memberships, routes) = tokio::join!(
             self.directory.memberships(&subject.user_pool_id, sub),
             self.explicit_routes(subject, false)

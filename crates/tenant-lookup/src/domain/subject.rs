@@ -1,5 +1,6 @@
 //! Who is asking: what an event says about the user and the caller.
 
+use crate::domain::denial::{DenyCode, Denial};
 use crate::domain::model::Route;
 
 /// What an event says about who is asking. None of it is trusted on its own: it only
@@ -19,6 +20,13 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// The user's `sub`; every question about a user needs it.
+    pub fn required_sub(&self) -> Result<&str, Denial> {
+        self.sub
+            .as_deref()
+            .ok_or_else(|| Denial::new(DenyCode::InvalidEvent, "event has no sub"))
+    }
+
     /// Whether the email is proven. A federated user's `email_verified` is whatever the
     /// identity provider (through the pool's attribute mapping) says, so it counts only when
     /// the provider's `IDP` route trusts it (`trustEmail`).
