@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use tenant_admin::{DirectoryDocument, ImportError};
 use tenant_lookup::domain::model::{
-    Invitation, Membership, MembershipStatus, RouteKind, Tenant, TenantStatus, Tier,
+    route_key, Invitation, Membership, MembershipStatus, RouteKind, Tenant, TenantStatus, Tier,
 };
 use tenant_lookup::{
     Directory, DirectoryContents, DirectoryError, DynamoDirectory, ProvisionOutcome,
@@ -192,27 +192,36 @@ async fn import_round_trips_every_item_kind_through_the_directory_reads() {
         .unwrap();
     assert_eq!((pool.tenant_id.as_str(), pool.trust_email), ("acme", false));
     let client = d
-        .route(RouteKind::Client, "7q2example0webclient0abcd12")
+        .route(
+            RouteKind::Client,
+            &route_key(RouteKind::Client, POOL, "7q2example0webclient0abcd12"),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(client.tenant_id, "acme");
     let domain = d
-        .route(RouteKind::Domain, "acme.example")
+        .route(
+            RouteKind::Domain,
+            &route_key(RouteKind::Domain, POOL, "acme.example"),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(domain.tenant_id, "acme");
     let idp = d
-        .route(RouteKind::Idp, "us-east-1_Example#acmesaml")
+        .route(RouteKind::Idp, &route_key(RouteKind::Idp, POOL, "acmesaml"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!((idp.tenant_id.as_str(), idp.trust_email), ("acme", true));
     assert_eq!(
-        d.route(RouteKind::Client, "7Q2EXAMPLE0WEBCLIENT0ABCD12")
-            .await
-            .unwrap(),
+        d.route(
+            RouteKind::Client,
+            &route_key(RouteKind::Client, POOL, "7Q2EXAMPLE0WEBCLIENT0ABCD12")
+        )
+        .await
+        .unwrap(),
         None,
         "client ids are case-sensitive"
     );
@@ -290,8 +299,18 @@ async fn each_trigger_read_is_a_single_request_and_nothing_scans() {
     t.requests.reset();
     d.tenant("acme").await.unwrap();
     d.tier("premium").await.unwrap();
-    d.route(RouteKind::Domain, "acme.example").await.unwrap();
-    d.route(RouteKind::Domain, "absent.example").await.unwrap();
+    d.route(
+        RouteKind::Domain,
+        &route_key(RouteKind::Domain, POOL, "acme.example"),
+    )
+    .await
+    .unwrap();
+    d.route(
+        RouteKind::Domain,
+        &route_key(RouteKind::Domain, POOL, "absent.example"),
+    )
+    .await
+    .unwrap();
     assert_eq!(t.requests.snapshot(), [("GetItem".to_string(), 4)].into());
     t.requests.reset();
     d.provision(&provision_request("sub-new", "acme"))
@@ -418,7 +437,7 @@ async fn malformed_documents_write_nothing() {
         ),
         (
             r#"{"tenants":[{"id":"a","tier":"t"},{"id":"b","tier":"t"}],
-                "routes":[{"kind":"client","key":"c1","tenantId":"a"},{"kind":"client","key":"c1","tenantId":"b"}]}"#,
+                "routes":[{"kind":"client","userPoolId":"p","key":"c1","tenantId":"a"},{"kind":"client","userPoolId":"p","key":"c1","tenantId":"b"}]}"#,
             "claimed by tenants 'a' and 'b'",
         ),
         (
@@ -471,8 +490,8 @@ async fn every_problem_of_a_document_is_listed() {
 async fn a_route_key_owned_by_another_tenant_in_the_table_is_rejected() {
     let t = seeded().await;
     let json = r#"{"tenants":[{"id":"initech","tier":"basic"}],
-        "routes":[{"kind":"domain","key":"initech.example","tenantId":"initech"},
-                  {"kind":"client","key":"7q2example0webclient0abcd12","tenantId":"initech"},
+        "routes":[{"kind":"domain","userPoolId":"us-east-1_Example","key":"initech.example","tenantId":"initech"},
+                  {"kind":"client","userPoolId":"us-east-1_Example","key":"7q2example0webclient0abcd12","tenantId":"initech"},
                   {"kind":"idp","userPoolId":"us-east-1_Example","key":"ACMESAML","tenantId":"initech"}]}"#;
     let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
     let ImportError::Invalid(problems) = &err else {
@@ -481,22 +500,28 @@ async fn a_route_key_owned_by_another_tenant_in_the_table_is_rejected() {
     assert_eq!(
         problems.problems,
         vec![
-            "routes[1]: client route '7q2example0webclient0abcd12' already belongs to tenant 'acme'",
-            "routes[2]: idp route 'us-east-1_Example#acmesaml' already belongs to tenant 'acme'",
+            "routes[1]: client route '7q2example0webclient0abcd12' (pool us-east-1_Example) already belongs to tenant 'acme'",
+            "routes[2]: idp route 'acmesaml' (pool us-east-1_Example) already belongs to tenant 'acme'",
         ]
     );
     assert_eq!(t.requests.writes(), 0);
     assert_eq!(t.directory.tenant("initech").await.unwrap(), None);
     assert_eq!(
         t.directory
-            .route(RouteKind::Domain, "initech.example")
+            .route(
+                RouteKind::Domain,
+                &route_key(RouteKind::Domain, POOL, "initech.example")
+            )
             .await
             .unwrap(),
         None
     );
     let client = t
         .directory
-        .route(RouteKind::Client, "7q2example0webclient0abcd12")
+        .route(
+            RouteKind::Client,
+            &route_key(RouteKind::Client, POOL, "7q2example0webclient0abcd12"),
+        )
         .await
         .unwrap();
     assert_eq!(client.unwrap().tenant_id, "acme");
@@ -506,7 +531,7 @@ async fn a_route_key_owned_by_another_tenant_in_the_table_is_rejected() {
 async fn members_of_tenants_already_in_the_table_are_accepted_and_counted() {
     let t = seeded().await;
     let json = r#"{"members":[{"userPoolId":"us-east-1_Example","sub":"sub-carol","tenantId":"acme"}],
-        "routes":[{"kind":"client","key":"acmemobileclient","tenantId":"acme"}]}"#;
+        "routes":[{"kind":"client","userPoolId":"us-east-1_Example","key":"acmemobileclient","tenantId":"acme"}]}"#;
     let report = t.admin.import(&doc(json), NOW).await.unwrap();
     assert_eq!(report.members.created, 1);
     let acme = report

@@ -69,11 +69,14 @@ pub struct RouteDoc {
     pub key: String,
     #[serde(default)]
     pub tenant_id: String,
-    /// Required for `idp` routes: provider names are only unique within a pool.
+    /// Required for every route but `pool` routes: a route places users of one pool only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_pool_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_email: Option<bool>,
+    /// `idp` routes only: the domains the IdP may vouch for (else the tenant's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domains: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -227,11 +230,30 @@ impl DirectoryDocument {
             if !tenant_exists(&r.tenant_id) {
                 problems.push(format!("{at}: unknown tenant '{}'", r.tenant_id));
             }
-            let pool = r.user_pool_id.as_deref().filter(|p| !p.is_empty());
-            if kind == RouteKind::Idp && pool.is_none() {
-                problems.push(format!("{at}: idp routes need userPoolId"));
-                continue;
-            }
+            let pool = r
+                .user_pool_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
+            let pool = match (kind, pool) {
+                (RouteKind::Pool, None) => r.key.trim(),
+                (RouteKind::Pool, Some(_)) => {
+                    problems.push(format!(
+                        "{at}: a pool route's key is the user pool id: remove userPoolId"
+                    ));
+                    continue;
+                }
+                (_, Some(pool)) => pool,
+                (_, None) => {
+                    problems.push(format!(
+                        "{at}: {} route '{}' needs userPoolId: it places users of one user pool \
+                         only (add \"userPoolId\": \"<the pool's id>\")",
+                        r.kind,
+                        r.key.trim()
+                    ));
+                    continue;
+                }
+            };
             if kind == RouteKind::Domain && r.key.contains('@') {
                 problems.push(format!(
                     "{at}: a domain route's key is a domain, not an email"
@@ -240,7 +262,22 @@ impl DirectoryDocument {
             if r.trust_email.is_some() && kind != RouteKind::Idp {
                 problems.push(format!("{at}: trustEmail only applies to idp routes"));
             }
-            let key = route_key(kind, r.key.trim(), pool);
+            let email_domains: Vec<String> = r
+                .email_domains
+                .iter()
+                .flatten()
+                .map(|d| d.trim().to_ascii_lowercase())
+                .collect();
+            if !email_domains.is_empty() && kind != RouteKind::Idp {
+                problems.push(format!("{at}: emailDomains only applies to idp routes"));
+            }
+            if email_domains
+                .iter()
+                .any(|d| d.is_empty() || d.contains('@'))
+            {
+                problems.push(format!("{at}: emailDomains are domains, like example.com"));
+            }
+            let key = route_key(kind, pool, r.key.trim());
             match route_owner.get(&(kind, key.clone())) {
                 Some(owner) if *owner != r.tenant_id => problems.push(format!(
                     "{at}: {} route '{}' is claimed by tenants '{owner}' and '{}'",
@@ -258,6 +295,7 @@ impl DirectoryDocument {
                 key,
                 tenant_id: r.tenant_id.clone(),
                 trust_email: r.trust_email.unwrap_or(false),
+                email_domains,
             });
         }
 
@@ -384,19 +422,15 @@ impl DirectoryDocument {
                 .routes
                 .iter()
                 .map(|r| {
-                    let (pool, key) = match r.kind {
-                        RouteKind::Idp => match r.key.split_once('#') {
-                            Some((p, k)) => (Some(p.to_string()), k.to_string()),
-                            None => (None, r.key.clone()),
-                        },
-                        _ => (None, r.key.clone()),
-                    };
+                    let (pool, key) = r.pool_and_key();
                     RouteDoc {
                         kind: r.kind.as_str().to_ascii_lowercase(),
-                        key,
+                        key: key.to_string(),
                         tenant_id: r.tenant_id.clone(),
-                        user_pool_id: pool,
+                        user_pool_id: pool.map(str::to_string),
                         trust_email: (r.kind == RouteKind::Idp).then_some(r.trust_email),
+                        email_domains: (!r.email_domains.is_empty())
+                            .then(|| r.email_domains.clone()),
                     }
                 })
                 .collect(),
@@ -490,8 +524,8 @@ mod tests {
         let d = doc(
             r#"{"tenants":[{"id":"","tier":"x"},{"id":"a","tier":"x"},{"id":"b","tier":"x"}],
             "routes":[{"kind":"planet","key":"k","tenantId":"a"},
-                      {"kind":"client","key":"c1","tenantId":"a"},
-                      {"kind":"client","key":"c1","tenantId":"b"}],
+                      {"kind":"client","userPoolId":"p","key":"c1","tenantId":"a"},
+                      {"kind":"client","userPoolId":"p","key":"c1","tenantId":"b"}],
             "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#,
         );
         let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
@@ -519,14 +553,56 @@ mod tests {
     }
 
     #[test]
-    fn idp_routes_need_a_pool_and_scopes_no_blanks() {
+    fn every_route_but_a_pool_route_names_its_pool_and_scopes_have_no_blanks() {
         let d = doc(
             r#"{"tiers":[{"id":"t","scopes":["a b"]}],"tenants":[{"id":"a","tier":"t"}],
-            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"}]}"#,
+            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"},
+                      {"kind":"domain","key":"a.example","tenantId":"a"},
+                      {"kind":"client","key":"web","tenantId":"a"},
+                      {"kind":"pool","key":"us-east-1_A","userPoolId":"us-east-1_A","tenantId":"a"},
+                      {"kind":"domain","userPoolId":"p","key":"b.example","tenantId":"a","emailDomains":["b.example"]}]}"#,
         );
         let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
-        assert!(err.contains("idp routes need userPoolId"), "{err}");
+        for (kind, key) in [("idp", "Okta"), ("domain", "a.example"), ("client", "web")] {
+            assert!(
+                err.contains(&format!(
+                    "{kind} route '{key}' needs userPoolId: it places users of one user pool only \
+                     (add \"userPoolId\": \"<the pool's id>\")"
+                )),
+                "{err}"
+            );
+        }
+        assert!(
+            err.contains("routes[3]: a pool route's key is the user pool id"),
+            "{err}"
+        );
+        assert!(
+            err.contains("routes[4]: emailDomains only applies to idp routes"),
+            "{err}"
+        );
         assert!(err.contains("blank space"), "{err}");
+    }
+
+    #[test]
+    fn routes_are_stored_under_their_pool() {
+        let d = doc(r#"{"tenants":[{"id":"a","tier":"t"}],
+            "routes":[{"kind":"domain","userPoolId":"us-east-1_P","key":"A.Example","tenantId":"a"},
+                      {"kind":"domain","userPoolId":"us-east-1_Q","key":"a.example","tenantId":"a"},
+                      {"kind":"pool","key":"us-east-1_R","tenantId":"a"},
+                      {"kind":"idp","userPoolId":"us-east-1_P","key":"Okta","tenantId":"a",
+                       "trustEmail":true,"emailDomains":["A.example"]}]}"#);
+        let c = d.validate(&BTreeSet::new(), 0).unwrap();
+        let keys: Vec<&str> = c.routes.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "us-east-1_P#a.example",
+                "us-east-1_Q#a.example",
+                "us-east-1_R",
+                "us-east-1_P#okta"
+            ]
+        );
+        assert_eq!(c.routes[3].email_domains, vec!["a.example"]);
     }
 
     #[test]
@@ -534,7 +610,7 @@ mod tests {
         let d = doc(r#"{"tiers":[{"id":"premium","scopes":["reports/export"]}],
             "tenants":[{"id":"acme","tier":"premium","maxUsers":5,"allowedEmailDomains":["Acme.example"]}],
             "routes":[{"kind":"idp","userPoolId":"p","key":"AcmeSAML","tenantId":"acme","trustEmail":true},
-                      {"kind":"domain","key":"acme.example","tenantId":"acme"}],
+                      {"kind":"domain","userPoolId":"p","key":"acme.example","tenantId":"acme"}],
             "members":[{"userPoolId":"p","sub":"s","tenantId":"acme","roles":["admin"]}]}"#);
         let c = d.validate(&BTreeSet::new(), 1).unwrap();
         let again = DirectoryDocument::from_contents(&c)

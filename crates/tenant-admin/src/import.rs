@@ -355,9 +355,8 @@ impl TenantTable {
                 ) =>
             {
                 Err(ImportError::Conflict(format!(
-                    "{} route '{}' was taken by another tenant meanwhile",
-                    r.kind.as_str().to_ascii_lowercase(),
-                    r.key
+                    "{} was taken by another tenant meanwhile",
+                    describe_route(r)
                 )))
             }
             Err(e) => Err(unavailable("PutItem")(e).into()),
@@ -379,6 +378,15 @@ impl TenantTable {
             .await
             .map_err(unavailable("UpdateItem"))?;
         Ok(())
+    }
+}
+
+/// `domain route 'acme.example' (pool us-east-1_X)`, `pool route 'us-east-1_X'`.
+pub fn describe_route(r: &Route) -> String {
+    let kind = r.kind.as_str().to_ascii_lowercase();
+    match r.pool_and_key() {
+        (Some(pool), key) => format!("{kind} route '{key}' (pool {pool})"),
+        (None, key) => format!("{kind} route '{key}'"),
     }
 }
 
@@ -442,9 +450,8 @@ fn diff(
         };
         match route_from_item(item) {
             Ok(old) if old.tenant_id != r.tenant_id => problems.push(format!(
-                "routes[{i}]: {} route '{}' already belongs to tenant '{}'",
-                r.kind.as_str().to_ascii_lowercase(),
-                r.key,
+                "routes[{i}]: {} already belongs to tenant '{}'",
+                describe_route(r),
                 old.tenant_id
             )),
             Ok(_) => {}
@@ -505,10 +512,9 @@ fn diff(
         report.routes.record(change);
         if change != Change::Unchanged {
             report.changes.push(format!(
-                "{} route {} '{}' -> tenant '{}'",
+                "{} {} -> tenant '{}'",
                 change.verb(),
-                r.kind.as_str().to_ascii_lowercase(),
-                r.key,
+                describe_route(r),
                 r.tenant_id
             ));
             plan.routes.push(r.clone());
@@ -666,6 +672,7 @@ mod tests {
             key: "p2".into(),
             tenant_id: "a".into(),
             trust_email: false,
+            email_domains: vec![],
         };
         let err = diff(&contents(json, 0), &keyed(vec![route_item(&taken)])).unwrap_err();
         let ImportError::Invalid(e) = err else {

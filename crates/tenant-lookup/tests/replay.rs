@@ -242,14 +242,14 @@ fn reachable_seed(event: &Value, seed: &DirectoryContents) -> Value {
         .map(|(p, _)| p);
 
     let mut keys = vec![(RouteKind::Pool, pool.to_string())];
-    keys.extend(client.map(|c| (RouteKind::Client, c.to_string())));
+    keys.extend(client.map(|c| (RouteKind::Client, route_key(RouteKind::Client, pool, c))));
     keys.extend(
         email
             .as_deref()
             .and_then(email_domain)
-            .map(|d| (RouteKind::Domain, d)),
+            .map(|d| (RouteKind::Domain, route_key(RouteKind::Domain, pool, &d))),
     );
-    keys.extend(provider.map(|p| (RouteKind::Idp, route_key(RouteKind::Idp, p, Some(pool)))));
+    keys.extend(provider.map(|p| (RouteKind::Idp, route_key(RouteKind::Idp, pool, p))));
     let routes: Vec<&Route> = seed
         .routes
         .iter()
@@ -410,9 +410,17 @@ fn tenant_json(t: &Tenant) -> Value {
 }
 
 fn route_json(r: &Route) -> Value {
-    let mut v = json!({"kind": r.kind.as_str().to_ascii_lowercase(), "key": r.key, "tenantId": r.tenant_id});
+    let (pool, key) = r.pool_and_key();
+    let mut v =
+        json!({"kind": r.kind.as_str().to_ascii_lowercase(), "key": key, "tenantId": r.tenant_id});
+    if let Some(pool) = pool {
+        v["userPoolId"] = json!(pool);
+    }
     if r.kind == RouteKind::Idp {
         v["trustEmail"] = json!(r.trust_email);
+    }
+    if !r.email_domains.is_empty() {
+        v["emailDomains"] = json!(r.email_domains);
     }
     v
 }

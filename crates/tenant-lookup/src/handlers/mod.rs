@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::cognito::event::UserPoolEvent;
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::subject::Subject;
 use crate::domain::Verdict;
 
 mod post_confirmation;
@@ -34,6 +35,7 @@ trait Steps: Send + Sync {
     fn decide(
         &self,
         event: &UserPoolEvent,
+        subject: &Subject,
     ) -> impl Future<Output = Result<Self::Decision, Denial>> + Send;
 
     /// The whole event with its `response` written from the decision.
@@ -58,7 +60,9 @@ async fn answer<S: Steps>(steps: &S, raw: Value) -> Result<Value, Denial> {
     };
     let answered = async {
         steps.check(&event)?;
-        let decision = steps.decide(&event).await?;
+        let subject = event.subject();
+        subject.check_sizes()?;
+        let decision = steps.decide(&event, &subject).await?;
         let response = steps.render(raw, &event, &decision)?;
         Ok::<_, Denial>((response, decision))
     }

@@ -10,6 +10,7 @@ use crate::cognito::event::{TriggerSource, UserPoolEvent};
 use crate::cognito::response::{respond, PreTokenResponseV1, PreTokenResponseV2};
 use crate::config::{ClaimNames, Config};
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::subject::Subject;
 use crate::domain::token::{self, TokenDecision, TokenPolicy, TokenRequest};
 use crate::domain::Verdict;
 use crate::store::Directory;
@@ -63,7 +64,11 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         Ok(())
     }
 
-    async fn decide(&self, event: &UserPoolEvent) -> Result<TokenDecision, Denial> {
+    async fn decide(
+        &self,
+        event: &UserPoolEvent,
+        subject: &Subject,
+    ) -> Result<TokenDecision, Denial> {
         let request = TokenRequest {
             machine: is_machine(event),
             groups: &event.request.group_configuration,
@@ -71,7 +76,7 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         };
         token::decide(
             &self.directory,
-            &event.subject(),
+            subject,
             request,
             self.policy,
             self.clock.epoch_seconds(),

@@ -50,6 +50,7 @@ pub mod attr {
     pub const KEY: &str = "key";
     pub const TENANT_ID: &str = "tenantId";
     pub const TRUST_EMAIL: &str = "trustEmail";
+    pub const EMAIL_DOMAINS: &str = "emailDomains";
     pub const USER_POOL_ID: &str = "userPoolId";
     pub const SUB: &str = "sub";
     pub const ROLES: &str = "roles";
@@ -129,7 +130,7 @@ pub fn tier_item(t: &Tier) -> Item {
 }
 
 pub fn route_item(r: &Route) -> Item {
-    with_keys(
+    let mut item = with_keys(
         keys::route_pk(r.kind, &r.key),
         keys::ROUTE_SK.into(),
         [
@@ -138,7 +139,11 @@ pub fn route_item(r: &Route) -> Item {
             (attr::TENANT_ID, s(r.tenant_id.as_str())),
             (attr::TRUST_EMAIL, AttributeValue::Bool(r.trust_email)),
         ],
-    )
+    );
+    if !r.email_domains.is_empty() {
+        item.insert(attr::EMAIL_DOMAINS.into(), string_list(&r.email_domains));
+    }
+    item
 }
 
 pub fn membership_item(m: &Membership) -> Item {
@@ -327,6 +332,12 @@ pub fn route_from_item(item: &Item) -> Result<Route, DirectoryError> {
         key: key.to_string(),
         tenant_id: r.req_s(attr::TENANT_ID)?.to_string(),
         trust_email: r.opt_bool(attr::TRUST_EMAIL)?.unwrap_or(false),
+        email_domains: r
+            .opt_strings(attr::EMAIL_DOMAINS)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect(),
     })
 }
 
@@ -503,13 +514,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn idp_route_keys_keep_their_hash_when_parsed_from_the_partition_key() {
+    fn route_keys_keep_their_pool_when_parsed_from_the_partition_key() {
         let r = Route {
             kind: RouteKind::Idp,
             key: "us-east-1_X#acmesaml".into(),
             tenant_id: "acme".into(),
             trust_email: true,
+            email_domains: vec!["acme.example".into()],
         };
         assert_eq!(route_from_item(&route_item(&r)).unwrap(), r);
+        let domain = Route {
+            kind: RouteKind::Domain,
+            key: "us-east-1_X#acme.example".into(),
+            tenant_id: "acme".into(),
+            trust_email: false,
+            email_domains: vec![],
+        };
+        let item = route_item(&domain);
+        assert!(!item.contains_key(attr::EMAIL_DOMAINS));
+        assert_eq!(route_from_item(&item).unwrap(), domain);
     }
 }
