@@ -120,7 +120,9 @@ fn a_dry_run_prints_the_plan_and_writes_nothing() {
     assert!(plan.starts_with("dry run: nothing was written"), "{plan}");
     assert!(plan.contains("create tenant 'acme'"), "{plan}");
     assert!(
-        plan.contains("create domain route 'acme.example' (pool us-east-1_Example) -> tenant 'acme'"),
+        plan.contains(
+            "create domain route 'acme.example' (pool us-east-1_Example) -> tenant 'acme'"
+        ),
         "{plan}"
     );
     assert!(

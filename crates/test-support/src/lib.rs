@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod access;
 pub mod events;
 pub mod handlers;
 pub mod logs;
