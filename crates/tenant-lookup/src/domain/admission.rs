@@ -183,6 +183,8 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             invited_by: None,
             expires_at: None,
+            used_by: None,
+            used_at: None,
         })
     }
 
