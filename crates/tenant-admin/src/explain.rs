@@ -17,7 +17,6 @@ use tenant_lookup::{
 };
 
 use crate::error::{list, or, AdminError};
-use crate::import::describe_route;
 use crate::table::TenantTable;
 use crate::views::invitation_state;
 
@@ -368,10 +367,10 @@ fn route_label(kind: RouteKind, key: &str) -> String {
         trust_email: false,
         email_domains: vec![],
     };
-    describe_route(&route)
-        .split_once("route ")
-        .map(|(_, rest)| rest.to_string())
-        .unwrap_or_default()
+    match route.pool_and_key() {
+        (Some(pool), key) => format!("{key} (pool {pool})"),
+        (None, key) => key.to_string(),
+    }
 }
 
 impl Directory for Recorder {
