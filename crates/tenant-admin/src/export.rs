@@ -11,9 +11,17 @@ use crate::progress::Progress;
 use crate::table::{ScanFilter, TenantTable};
 
 impl TenantTable {
+    /// [`export_with`](Self::export_with) no progress reports.
+    pub async fn export(&self) -> Result<DirectoryContents, AdminError> {
+        self.export_with(&()).await
+    }
+
     /// Everything in the table that is a directory item, sorted. Items of unknown kinds and
     /// the provisioning guards are skipped. Scans the whole table (consistently): admin only.
-    pub async fn export(&self, progress: &dyn Progress) -> Result<DirectoryContents, AdminError> {
+    pub async fn export_with(
+        &self,
+        progress: &dyn Progress,
+    ) -> Result<DirectoryContents, AdminError> {
         progress.stage("reading the directory", None);
         let items = self.scan(ScanFilter::All, progress).await?;
         let mut contents = DirectoryContents::default();

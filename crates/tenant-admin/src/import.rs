@@ -260,8 +260,18 @@ struct TenantWrite {
 }
 
 impl TenantTable {
-    /// [`plan_import`](Self::plan_import) then [`apply_import`](Self::apply_import).
+    /// [`import_with`](Self::import_with) the default options (no loosening, within seats).
     pub async fn import(
+        &self,
+        document: &DirectoryDocument,
+        now_epoch: i64,
+    ) -> Result<ImportReport, AdminError> {
+        self.import_with(document, ImportOptions::default(), now_epoch)
+            .await
+    }
+
+    /// [`plan_import`](Self::plan_import) then [`apply_import`](Self::apply_import).
+    pub async fn import_with(
         &self,
         document: &DirectoryDocument,
         options: ImportOptions,
@@ -1071,7 +1081,7 @@ fn diff(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tenant_lookup::domain::model::{RouteKind, TenantStatus};
+    use tenant_lookup::domain::model::{Invitation, RouteKind, TenantStatus};
     use tenant_lookup::store::dynamo::codec::tenant_item;
 
     fn keyed(items: Vec<Item>) -> HashMap<(String, String), Item> {

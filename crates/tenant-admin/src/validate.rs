@@ -59,13 +59,14 @@ pub fn user_pool_id(value: &str) -> Option<String> {
     None
 }
 
-/// An app client id: letters and digits (Cognito: `[\w+]+`), at most 128.
+/// An app client id: at most 128 letters, digits, `_`, `+`, `-` or `.` (Cognito's own are
+/// `[\w+]+`).
 pub fn client_id(value: &str) -> Option<String> {
     if value.is_empty()
         || value.len() > MAX_CLIENT_ID
         || !value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+'))
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '-' | '.'))
     {
         return problem(format!("app client id '{value}' is not an app client id"));
     }

@@ -75,7 +75,7 @@ pub async fn import(ctx: &mut Context<'_>, a: &ImportArgs) -> Result<(), CliErro
 }
 
 pub async fn export(ctx: &mut Context<'_>, a: &ExportArgs) -> Result<(), CliError> {
-    let contents = ctx.table.export(ctx.progress).await;
+    let contents = ctx.table.export_with(ctx.progress).await;
     ctx.progress.finish();
     let contents = contents?;
     let mut document = DirectoryDocument::from_contents(&contents);
