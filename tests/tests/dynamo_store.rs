@@ -390,7 +390,10 @@ async fn a_changed_document_updates_only_what_changed_field_by_field_and_keeps_m
         0
     );
     let text = report.to_string();
-    assert!(text.contains("update tenant 'acme'\n    acme: maxUsers 50 -> 40\n"), "{text}");
+    assert!(
+        text.contains("update tenant 'acme'\n    acme: maxUsers 50 -> 40\n"),
+        "{text}"
+    );
     assert!(
         text.contains(
             "update member 'sub-alice' of tenant 'acme' (pool us-east-1_Example)\n    \
@@ -426,14 +429,24 @@ async fn a_loosening_import_is_refused_with_its_list_unless_allowed() {
     ] {
         assert!(text.contains(line), "{line}: {text}");
     }
-    assert!(!text.contains("status"), "suspending is no loosening: {text}");
+    assert!(
+        !text.contains("status"),
+        "suspending is no loosening: {text}"
+    );
     assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
     assert_eq!(t.admin.export().await.unwrap(), before);
 
     // Resuming and self sign-up loosen too.
-    let resume = SEED.replace(r#""status": "suspended", "selfSignUp": true"#, r#""status": "active", "selfSignUp": true"#);
+    let resume = SEED.replace(
+        r#""status": "suspended", "selfSignUp": true"#,
+        r#""status": "active", "selfSignUp": true"#,
+    );
     let err = t.admin.import(&doc(&resume), NOW).await.unwrap_err();
-    assert!(err.to_string().contains("globex: status suspended -> active"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("globex: status suspended -> active"),
+        "{err}"
+    );
 
     let report = t
         .admin
@@ -584,7 +597,11 @@ async fn members_of_tenants_already_in_the_table_take_a_seat_each() {
     let report = t.admin.import(&doc(json), NOW).await.unwrap();
     assert_eq!(report.members.created, 1);
     assert_eq!(
-        (report.seats[0].tenant_id.as_str(), report.seats[0].added, report.seats[0].user_count),
+        (
+            report.seats[0].tenant_id.as_str(),
+            report.seats[0].added,
+            report.seats[0].user_count
+        ),
         ("acme", 1, Some(2))
     );
     assert_eq!(user_count(&t, "acme").await, 3);
@@ -639,7 +656,11 @@ async fn import_never_writes_a_count_it_computed() {
     assert_eq!(user_count(&t, "acme").await, 99);
     let recount = t.admin.reconcile(Some("acme"), false).await.unwrap();
     assert_eq!(
-        (recount.tenants[0].user_count, recount.tenants[0].memberships, recount.tenants[0].written),
+        (
+            recount.tenants[0].user_count,
+            recount.tenants[0].memberships,
+            recount.tenants[0].written
+        ),
         (Some(99), 3, true)
     );
     assert_eq!(user_count(&t, "acme").await, 3);
@@ -958,7 +979,11 @@ async fn an_invitation_is_used_once_by_the_provisioning_it_admits() {
         .unwrap();
     assert_eq!(kept.len(), 1, "kept as the record of its use");
     assert_eq!(
-        (kept[0].used_by.as_deref(), kept[0].used_at, kept[0].expires_at),
+        (
+            kept[0].used_by.as_deref(),
+            kept[0].used_at,
+            kept[0].expires_at
+        ),
         (Some("sub-hire"), Some(NOW + 100), None)
     );
     assert!(!kept[0].is_open_at(NOW + 100));

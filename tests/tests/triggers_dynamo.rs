@@ -873,7 +873,11 @@ async fn a_transaction_conflict_is_retried_and_the_confirmation_succeeds() {
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 
     assert_eq!(f.memberships(&sub).await.len(), 1);
-    assert!(f.invitations(INVITED_EMAIL).await.iter().all(|i| i.is_used()));
+    assert!(f
+        .invitations(INVITED_EMAIL)
+        .await
+        .iter()
+        .all(|i| i.is_used()));
     assert_eq!(f.user_count("acme").await, seats + 1);
 }
 

@@ -146,7 +146,11 @@ impl DirectoryDocument {
     /// `known` is what the target directory holds already (a tenant's tier, and the tenant of a
     /// route, member or invitation, must exist there or in the document). `created_at` stamps
     /// imported memberships. Every problem is listed, each naming its entry.
-    pub fn validate(&self, known: &Known, created_at: i64) -> Result<DirectoryContents, DocumentError> {
+    pub fn validate(
+        &self,
+        known: &Known,
+        created_at: i64,
+    ) -> Result<DirectoryContents, DocumentError> {
         let mut problems = Vec::new();
         let mut out = DirectoryContents::default();
 
@@ -349,9 +353,12 @@ impl DirectoryDocument {
                 problems.push(format!("{at}: unknown tenant '{}'", m.tenant_id));
                 continue;
             }
-            for p in [validate::user_pool_id(&m.user_pool_id), validate::sub(&m.sub)]
-                .into_iter()
-                .flatten()
+            for p in [
+                validate::user_pool_id(&m.user_pool_id),
+                validate::sub(&m.sub),
+            ]
+            .into_iter()
+            .flatten()
             {
                 problems.push(format!("{at}: {p}"));
             }
@@ -618,10 +625,7 @@ mod tests {
     #[test]
     fn an_exported_user_count_is_accepted_and_ignored_on_import() {
         let d = doc(r#"{"tenants":[{"id":"a","tier":"x","userCount":7}]}"#);
-        assert_eq!(
-            d.validate(&known(), 0).unwrap().tenants[0].user_count,
-            0
-        );
+        assert_eq!(d.validate(&known(), 0).unwrap().tenants[0].user_count, 0);
     }
 
     #[test]
@@ -714,7 +718,10 @@ mod tests {
             "invitations[2]: usedBy and usedAt go together",
         ];
         for e in expected {
-            assert!(err.problems.iter().any(|p| p.starts_with(e)), "{e}: {err:#?}");
+            assert!(
+                err.problems.iter().any(|p| p.starts_with(e)),
+                "{e}: {err:#?}"
+            );
         }
         assert_eq!(err.problems.len(), expected.len(), "{err:#?}");
         let known_tier = Known {

@@ -40,11 +40,11 @@ pub enum AdminError {
 fn describe(problems: &[String]) -> String {
     match problems {
         [one] => one.clone(),
-        many => format!(
-            "{} problems:\n  {}",
-            many.len(),
-            many.join("\n  ")
-        ),
+        // A heading and its indented items.
+        [head, rest @ ..] if head.ends_with(':') && rest.iter().all(|p| p.starts_with("  ")) => {
+            format!("{head}\n{}", rest.join("\n"))
+        }
+        many => format!("{} problems:\n  {}", many.len(), many.join("\n  ")),
     }
 }
 
@@ -156,7 +156,8 @@ mod tests {
                 .into();
         assert_eq!(e.kind(), ErrorKind::Unreachable);
         assert!(!e.to_string().contains("dispatch"), "{e}");
-        let e: AdminError = DirectoryError::Malformed("tenant 'a': attribute 'tier' is missing".into()).into();
+        let e: AdminError =
+            DirectoryError::Malformed("tenant 'a': attribute 'tier' is missing".into()).into();
         assert_eq!(e.kind(), ErrorKind::Malformed);
     }
 }

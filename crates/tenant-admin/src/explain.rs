@@ -126,12 +126,14 @@ pub async fn explain(
     config: &Config,
     now_epoch: i64,
 ) -> Result<Explanation, AdminError> {
-    let function = function.or_else(|| Function::of_event(&event)).ok_or_else(|| {
-        AdminError::invalid(
-            "the event's triggerSource names no function: pass --function pre-signup, \
+    let function = function
+        .or_else(|| Function::of_event(&event))
+        .ok_or_else(|| {
+            AdminError::invalid(
+                "the event's triggerSource names no function: pass --function pre-signup, \
              post-confirmation or pre-token-generation",
-        )
-    })?;
+            )
+        })?;
     let asker = UserPoolEvent::from_value(&event).ok().map(|e| {
         let s = e.subject();
         Asker {
@@ -168,9 +170,9 @@ pub async fn explain(
     let sources = recorder.log.lock().map(|l| l.clone()).unwrap_or_default();
     let (decision, response) = match explained.result {
         Ok(answer) => {
-            let v = explained.verdict.unwrap_or_else(|| {
-                tenant_lookup::domain::Verdict::new(None, "answer", "unknown")
-            });
+            let v = explained
+                .verdict
+                .unwrap_or_else(|| tenant_lookup::domain::Verdict::new(None, "answer", "unknown"));
             (
                 Decision {
                     decision: v.decision.to_string(),
@@ -433,7 +435,11 @@ impl Directory for Recorder {
         email: &str,
     ) -> Result<Vec<Invitation>, DirectoryError> {
         let line = self.ask("invitations", format!("{email} (pool {user_pool_id})"));
-        let result = self.table.directory().invitations(user_pool_id, email).await;
+        let result = self
+            .table
+            .directory()
+            .invitations(user_pool_id, email)
+            .await;
         let now = self.now_epoch;
         self.answer(line, &result, |is| {
             (!is.is_empty()).then(|| {

@@ -21,9 +21,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use serde::Serialize;
 use tenant_lookup::domain::model::{Membership, Route, Tenant, TenantStatus};
 use tenant_lookup::store::dynamo::codec::{
-    attr, invitation_from_item, invitation_item, membership_from_item, membership_item, n,
-    present, route_from_item, route_item, s, tenant_attributes, tenant_from_item, tier_from_item,
-    tier_item, Item,
+    attr, invitation_from_item, invitation_item, membership_from_item, membership_item, n, present,
+    route_from_item, route_item, s, tenant_attributes, tenant_from_item, tier_from_item, tier_item,
+    Item,
 };
 use tenant_lookup::store::keys;
 use tenant_lookup::DirectoryContents;
@@ -137,10 +137,9 @@ impl ImportReport {
         self.changes
             .iter()
             .flat_map(|c| {
-                c.fields
-                    .iter()
-                    .filter(|f| f.loosening)
-                    .map(move |f| format!("{}: {} {} -> {}", c.tenant_id, f.field, f.before, f.after))
+                c.fields.iter().filter(|f| f.loosening).map(move |f| {
+                    format!("{}: {} {} -> {}", c.tenant_id, f.field, f.before, f.after)
+                })
             })
             .collect()
     }
@@ -152,7 +151,9 @@ impl fmt::Display for ImportReport {
             match c.action {
                 Action::Create => writeln!(f, "  create {}", c.item)?,
                 Action::Update => writeln!(f, "  update {}", c.item)?,
-                Action::KeepUsed => writeln!(f, "  keep {}: already used, not brought back", c.item)?,
+                Action::KeepUsed => {
+                    writeln!(f, "  keep {}: already used, not brought back", c.item)?
+                }
             }
             for field in &c.fields {
                 let mark = if field.loosening { "  (loosening)" } else { "" };
@@ -227,6 +228,22 @@ impl ImportPlan {
         &self.report
     }
 
+    /// Why applying the plan is refused: it loosens a tenant and loosening is not allowed
+    /// ([`AdminError::Invalid`], listing the loosening changes).
+    pub fn refusal(&self) -> Option<AdminError> {
+        let loosening = self.report.loosening();
+        if loosening.is_empty() || self.options.allow_loosening {
+            return None;
+        }
+        let mut problems = vec![format!(
+            "the import would loosen {} setting{} (import with --allow-loosening to apply):",
+            loosening.len(),
+            if loosening.len() == 1 { "" } else { "s" }
+        )];
+        problems.extend(loosening.into_iter().map(|l| format!("  {l}")));
+        Some(AdminError::Invalid(problems))
+    }
+
     /// Items and transactions to write.
     fn writes(&self) -> u64 {
         (self.tiers.len()
@@ -283,8 +300,9 @@ impl TenantTable {
 
     /// Validates `document` against the table and computes what importing it would change,
     /// without writing. Refused: an invalid document ([`AdminError::Invalid`], every problem
-    /// listed), a route of another tenant, loosening changes unless allowed (Invalid, listing
-    /// them), members beyond `maxUsers` unless forced ([`AdminError::Conflict`]).
+    /// listed), a route of another tenant, members beyond `maxUsers` unless forced
+    /// ([`AdminError::Conflict`]). Loosening changes are planned and marked; applying the plan
+    /// refuses them unless allowed ([`ImportPlan::refusal`]).
     pub async fn plan_import(
         &self,
         document: &DirectoryDocument,
@@ -300,26 +318,19 @@ impl TenantTable {
         let wanted = stored_keys(&contents);
         progress.stage("reading the directory", Some(wanted.len() as u64));
         let existing = self.batch_get(wanted, progress).await?;
-        let plan = diff(&contents, &existing, options)?;
-        let loosening = plan.report.loosening();
-        if !loosening.is_empty() && !options.allow_loosening {
-            let mut problems = vec![format!(
-                "the import would loosen {} setting{} (import with --allow-loosening to apply):",
-                loosening.len(),
-                if loosening.len() == 1 { "" } else { "s" }
-            )];
-            problems.extend(loosening.into_iter().map(|l| format!("  {l}")));
-            return Err(AdminError::Invalid(problems));
-        }
-        Ok(plan)
+        diff(&contents, &existing, options)
     }
 
-    /// Writes what `plan` lists, in the order tiers, tenants, routes, members, invitations.
+    /// Writes what `plan` lists, in the order tiers, tenants, routes, members, invitations;
+    /// nothing when it loosens a tenant and loosening is not allowed.
     pub async fn apply_import(
         &self,
         plan: ImportPlan,
         progress: &dyn Progress,
     ) -> Result<ImportReport, AdminError> {
+        if let Some(refused) = plan.refusal() {
+            return Err(refused);
+        }
         progress.stage("writing", Some(plan.writes()));
         for w in &plan.tiers {
             self.rewrite(w).await?;
@@ -352,10 +363,9 @@ impl TenantTable {
                 Ok(()) => {}
                 // Used by a provisioning since the plan read it: it stays used.
                 Err(AdminError::Conflict(_)) if self.used_now(&w.item).await? => {
-                    report.warnings.push(format!(
-                        "{} was used meanwhile; kept as used",
-                        w.what
-                    ));
+                    report
+                        .warnings
+                        .push(format!("{} was used meanwhile; kept as used", w.what));
                 }
                 Err(e) => return Err(e),
             }
@@ -508,7 +518,11 @@ impl TenantTable {
             let Some(reasons) = self.transact(items).await? else {
                 return Ok(());
             };
-            let failed = |i: usize| reasons.get(i).is_some_and(|r| r == "ConditionalCheckFailed");
+            let failed = |i: usize| {
+                reasons
+                    .get(i)
+                    .is_some_and(|r| r == "ConditionalCheckFailed")
+            };
             if reasons.iter().any(|r| r == "TransactionConflict") {
                 continue;
             }
@@ -545,7 +559,9 @@ impl TenantTable {
     ) -> Result<AdminError, AdminError> {
         let stored = self.get(keys::tenant_pk(tenant), keys::TENANT_SK).await?;
         Ok(match stored.map(|i| tenant_from_item(&i)).transpose()? {
-            None => AdminError::NotFound(format!("tenant '{tenant}' does not exist (deleted meanwhile?)")),
+            None => AdminError::NotFound(format!(
+                "tenant '{tenant}' does not exist (deleted meanwhile?)"
+            )),
             Some(t) if t.max_users != planned_max => {
                 changed_meanwhile(&format!("maxUsers of tenant '{tenant}'"))
             }
@@ -629,7 +645,9 @@ fn changed_meanwhile(what: &str) -> AdminError {
 }
 
 fn key_of<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
 }
 
 /// `domain route 'acme.example' (pool us-east-1_X)`, `pool route 'us-east-1_X'`.
@@ -826,7 +844,10 @@ fn diff(
         let before = match read.map(tenant_from_item).transpose() {
             Ok(b) => b,
             Err(e) => {
-                problems.push(format!("tenant '{}': the stored item cannot be read: {e}", t.id));
+                problems.push(format!(
+                    "tenant '{}': the stored item cannot be read: {e}",
+                    t.id
+                ));
                 continue;
             }
         };
@@ -898,7 +919,10 @@ fn diff(
                 Some(old) => item_changes(
                     old,
                     &item,
-                    &[(attr::TRUST_EMAIL, "trustEmail"), (attr::EMAIL_DOMAINS, "emailDomains")],
+                    &[
+                        (attr::TRUST_EMAIL, "trustEmail"),
+                        (attr::EMAIL_DOMAINS, "emailDomains"),
+                    ],
                 ),
                 None => vec![],
             };
@@ -934,7 +958,10 @@ fn diff(
                 tenant_id: m.tenant_id.clone(),
                 fields: vec![],
             });
-            adding.entry(m.tenant_id.as_str()).or_default().push(m.clone());
+            adding
+                .entry(m.tenant_id.as_str())
+                .or_default()
+                .push(m.clone());
             continue;
         };
         if let Err(e) = membership_from_item(old) {
@@ -957,7 +984,11 @@ fn diff(
             action: Action::Update,
             item: what.clone(),
             tenant_id: m.tenant_id.clone(),
-            fields: item_changes(old, &item, &[(attr::ROLES, "roles"), (attr::STATUS, "status")]),
+            fields: item_changes(
+                old,
+                &item,
+                &[(attr::ROLES, "roles"), (attr::STATUS, "status")],
+            ),
         });
         plan.members.push(Rewrite {
             item,
@@ -974,7 +1005,9 @@ fn diff(
                 .transpose()?,
         };
         let Some(tenant) = tenant else {
-            problems.push(format!("members of tenant '{tenant_id}': the tenant does not exist"));
+            problems.push(format!(
+                "members of tenant '{tenant_id}': the tenant does not exist"
+            ));
             continue;
         };
         let added = members.len() as u32;
@@ -1016,7 +1049,9 @@ fn diff(
         let old = match read.map(invitation_from_item).transpose() {
             Ok(old) => old,
             Err(e) => {
-                problems.push(format!("invitations[{i}]: the stored invitation cannot be read: {e}"));
+                problems.push(format!(
+                    "invitations[{i}]: the stored invitation cannot be read: {e}"
+                ));
                 continue;
             }
         };
@@ -1125,7 +1160,10 @@ mod tests {
     fn a_partial_tenant_entry_is_shown_field_by_field_and_its_loosening_refused() {
         let existing = keyed(vec![tenant_item(&acme(), Some(7))]);
         let plan = diff(
-            &contents(r#"{"tenants":[{"id":"acme","tier":"basic","status":"suspended"}]}"#, 0),
+            &contents(
+                r#"{"tenants":[{"id":"acme","tier":"basic","status":"suspended"}]}"#,
+                0,
+            ),
             &existing,
             ImportOptions::default(),
         )
@@ -1164,11 +1202,35 @@ mod tests {
             allowed_email_domains: vec![],
             ..b.clone()
         };
-        assert_eq!(loose(narrowed), ["allowedEmailDomains"], "none is any domain");
-        assert_eq!(loose(Tenant { max_users: Some(51), ..b.clone() }), ["maxUsers"]);
-        assert!(loose(Tenant { max_users: Some(49), ..b.clone() }).is_empty());
-        assert_eq!(loose(Tenant { self_sign_up: true, ..b.clone() }), ["selfSignUp"]);
-        assert!(loose(Tenant { status: TenantStatus::Suspended, ..b.clone() }).is_empty());
+        assert_eq!(
+            loose(narrowed),
+            ["allowedEmailDomains"],
+            "none is any domain"
+        );
+        assert_eq!(
+            loose(Tenant {
+                max_users: Some(51),
+                ..b.clone()
+            }),
+            ["maxUsers"]
+        );
+        assert!(loose(Tenant {
+            max_users: Some(49),
+            ..b.clone()
+        })
+        .is_empty());
+        assert_eq!(
+            loose(Tenant {
+                self_sign_up: true,
+                ..b.clone()
+            }),
+            ["selfSignUp"]
+        );
+        assert!(loose(Tenant {
+            status: TenantStatus::Suspended,
+            ..b.clone()
+        })
+        .is_empty());
         let suspended = Tenant {
             status: TenantStatus::Suspended,
             ..b.clone()
@@ -1182,9 +1244,11 @@ mod tests {
             ["status"],
             "resuming loosens"
         );
-        assert!(
-            loose(Tenant { iam_role_arn: Some("arn:aws:iam::123456789012:role/b".into()), ..b.clone() }).is_empty()
-        );
+        assert!(loose(Tenant {
+            iam_role_arn: Some("arn:aws:iam::123456789012:role/b".into()),
+            ..b.clone()
+        })
+        .is_empty());
     }
 
     #[test]
@@ -1215,7 +1279,10 @@ mod tests {
         );
         assert!(plan.tenants.is_empty() && plan.members.is_empty());
         let (max, adding) = &plan.new_members["acme"];
-        assert_eq!((*max, adding.len(), adding[0].sub.as_str()), (Some(3), 1, "t"));
+        assert_eq!(
+            (*max, adding.len(), adding[0].sub.as_str()),
+            (Some(3), 1, "t")
+        );
         assert_eq!(
             plan.report.seats,
             vec![Seats {
@@ -1261,10 +1328,18 @@ mod tests {
             expires_at: None,
             ..c.invitations[0].clone()
         };
-        let plan = diff(&c, &keyed(vec![invitation_item(&used)]), ImportOptions::default()).unwrap();
+        let plan = diff(
+            &c,
+            &keyed(vec![invitation_item(&used)]),
+            ImportOptions::default(),
+        )
+        .unwrap();
         assert!(plan.invitations.is_empty(), "nothing written");
         assert_eq!(plan.report.changes.last().unwrap().action, Action::KeepUsed);
-        assert!(plan.report.to_string().contains("already used, not brought back"));
+        assert!(plan
+            .report
+            .to_string()
+            .contains("already used, not brought back"));
 
         let json = r#"{"tenants":[{"id":"b","tier":"t"}],
             "routes":[{"kind":"pool","key":"us-east-1_A","tenantId":"b"},{"kind":"pool","key":"us-east-1_B","tenantId":"b"}]}"#;
@@ -1275,8 +1350,12 @@ mod tests {
             trust_email: false,
             email_domains: vec![],
         };
-        let err = diff(&contents(json, 0), &keyed(vec![route_item(&taken)]), ImportOptions::default())
-            .unwrap_err();
+        let err = diff(
+            &contents(json, 0),
+            &keyed(vec![route_item(&taken)]),
+            ImportOptions::default(),
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             AdminError::Invalid(vec![

@@ -114,12 +114,13 @@ impl TenantTable {
         let Some(reasons) = reasons else {
             return Ok(InvitationView::new(&invitation, now_epoch));
         };
-        if reasons.get(1).is_some_and(|c| c == "ConditionalCheckFailed") {
+        if reasons
+            .get(1)
+            .is_some_and(|c| c == "ConditionalCheckFailed")
+        {
             return Err(not_found(&tenant.id));
         }
-        let existing = self
-            .read_invitation(&new.pool, &email, &tenant.id)
-            .await?;
+        let existing = self.read_invitation(&new.pool, &email, &tenant.id).await?;
         Err(match existing {
             Some(i) if i.is_used() => AdminError::Conflict(format!(
                 "this address already used an invitation of tenant '{}' (by {} at {}): an \
@@ -223,7 +224,11 @@ impl TenantTable {
             .collect::<Result<Vec<_>, _>>()?;
         invitations.retain(|i| all || i.is_open_at(now_epoch));
         invitations.sort_by(|a, b| {
-            (&a.tenant_id, &a.user_pool_id, &a.email).cmp(&(&b.tenant_id, &b.user_pool_id, &b.email))
+            (&a.tenant_id, &a.user_pool_id, &a.email).cmp(&(
+                &b.tenant_id,
+                &b.user_pool_id,
+                &b.email,
+            ))
         });
         Ok(invitations
             .iter()

@@ -82,7 +82,10 @@ impl TenantTable {
         sub: &str,
         tenant: &str,
     ) -> Result<Option<(Membership, Item)>, AdminError> {
-        match self.get(keys::user_pk(pool, sub), &keys::tenant_sk(tenant)).await? {
+        match self
+            .get(keys::user_pk(pool, sub), &keys::tenant_sk(tenant))
+            .await?
+        {
             Some(item) => Ok(Some((membership_from_item(&item)?, item))),
             None => Ok(None),
         }
@@ -101,7 +104,15 @@ impl TenantTable {
     ) -> Result<Added, AdminError> {
         check_user(pool, sub, Some(tenant_id))?;
         AdminError::check(roles.iter().filter_map(|r| validate::role(r)).collect())?;
+        let already = || {
+            AdminError::Conflict(format!(
+                "user '{sub}' of pool {pool} is already a member of tenant '{tenant_id}'"
+            ))
+        };
         for _ in 0..RACE_ATTEMPTS {
+            if self.read_membership(pool, sub, tenant_id).await?.is_some() {
+                return Err(already());
+            }
             let (tenant, _) = self.read_tenant(tenant_id).await?.ok_or_else(|| {
                 AdminError::NotFound(format!("tenant '{tenant_id}' does not exist"))
             })?;
@@ -150,11 +161,7 @@ impl TenantTable {
                         over_limit: over,
                     })
                 }
-                Some(r) if r[0] == "ConditionalCheckFailed" => {
-                    return Err(AdminError::Conflict(format!(
-                        "user '{sub}' of pool {pool} is already a member of tenant '{tenant_id}'"
-                    )))
-                }
+                Some(r) if r[0] == "ConditionalCheckFailed" => return Err(already()),
                 // The tenant changed (a seat taken, maxUsers changed, deleted): read it again.
                 Some(_) => continue,
             }
@@ -370,7 +377,10 @@ impl TenantTable {
     pub async fn show_member(&self, pool: &str, sub: &str) -> Result<MemberDetails, AdminError> {
         check_user(pool, sub, None)?;
         let memberships = self.directory_memberships(pool, sub).await?;
-        let guard = match self.get(keys::user_pk(pool, sub), keys::PROVISIONED_SK).await? {
+        let guard = match self
+            .get(keys::user_pk(pool, sub), keys::PROVISIONED_SK)
+            .await?
+        {
             Some(item) => {
                 let r = Reader {
                     item: &item,

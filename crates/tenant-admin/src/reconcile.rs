@@ -59,7 +59,9 @@ impl TenantTable {
         let mut pending: BTreeSet<String> = match tenant {
             Some(id) => {
                 if self.read_tenant(id).await?.is_none() {
-                    return Err(AdminError::NotFound(format!("tenant '{id}' does not exist")));
+                    return Err(AdminError::NotFound(format!(
+                        "tenant '{id}' does not exist"
+                    )));
                 }
                 [id.to_string()].into()
             }

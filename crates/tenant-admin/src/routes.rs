@@ -169,13 +169,18 @@ impl TenantTable {
         let items = match tenant {
             Some(id) => {
                 if self.read_tenant(id).await?.is_none() {
-                    return Err(AdminError::NotFound(format!("tenant '{id}' does not exist")));
+                    return Err(AdminError::NotFound(format!(
+                        "tenant '{id}' does not exist"
+                    )));
                 }
                 self.tenant_items(id, keys::ROUTE_PREFIX).await?
             }
             None => {
-                self.scan(ScanFilter::Prefixes(keys::ROUTE_PREFIX, keys::ROUTE_SK), &())
-                    .await?
+                self.scan(
+                    ScanFilter::Prefixes(keys::ROUTE_PREFIX, keys::ROUTE_SK),
+                    &(),
+                )
+                .await?
             }
         };
         let mut routes = items

@@ -90,10 +90,7 @@ impl TenantTable {
             .wait(Duration::from_secs(300))
             .await
             .map_err(|_| {
-                AdminError::Unreachable(format!(
-                    "table '{}' did not become ACTIVE",
-                    self.table()
-                ))
+                AdminError::Unreachable(format!("table '{}' did not become ACTIVE", self.table()))
             })?;
         self.ensure_ttl().await?;
         Ok(created)
@@ -352,7 +349,9 @@ impl TenantTable {
         let mut items = Vec::new();
         let mut start = None;
         loop {
-            let page = self.tenant_page(tenant_id, prefix, start.take(), None).await?;
+            let page = self
+                .tenant_page(tenant_id, prefix, start.take(), None)
+                .await?;
             items.extend(page.items);
             match page.next {
                 Some(key) => start = Some(key),

@@ -5,8 +5,7 @@ use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
 use serde::Serialize;
 use tenant_lookup::domain::model::{Invitation, Route, Tenant, TenantStatus, DEFAULT_ROLE};
 use tenant_lookup::store::dynamo::codec::{
-    attr, invitation_from_item, membership_from_item, n, route_from_item, s, tenant_from_item,
-    Item,
+    attr, invitation_from_item, membership_from_item, n, route_from_item, s, tenant_from_item, Item,
 };
 use tenant_lookup::store::keys;
 
@@ -91,7 +90,11 @@ impl TenantTable {
     }
 
     pub(crate) async fn require_tier(&self, tier: &str) -> Result<(), AdminError> {
-        if self.get(keys::tier_pk(tier), keys::TIER_SK).await?.is_none() {
+        if self
+            .get(keys::tier_pk(tier), keys::TIER_SK)
+            .await?
+            .is_none()
+        {
             return Err(AdminError::NotFound(format!(
                 "tier '{tier}' does not exist (tenantctl tier set {tier} creates it)"
             )));
@@ -112,7 +115,11 @@ impl TenantTable {
             tier: new.tier.clone(),
             status: TenantStatus::Active,
             self_sign_up: new.self_sign_up,
-            allowed_email_domains: new.allowed_email_domains.iter().map(|d| normalize(d)).collect(),
+            allowed_email_domains: new
+                .allowed_email_domains
+                .iter()
+                .map(|d| normalize(d))
+                .collect(),
             max_users: new.max_users,
             user_count: 0,
             default_role: new
@@ -179,9 +186,7 @@ impl TenantTable {
             .map(tenant_from_item)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Listing {
-            next: more
-                .then(|| tenants.last().map(|t| t.id.clone()))
-                .flatten(),
+            next: more.then(|| tenants.last().map(|t| t.id.clone())).flatten(),
             items: tenants.iter().map(TenantView::from).collect(),
         })
     }
@@ -233,7 +238,12 @@ impl TenantTable {
             let routes = self.tenant_items(id, keys::ROUTE_PREFIX).await?;
             let invitations = self.tenant_items(id, keys::INVITE_PREFIX).await?;
             let members = self.tenant_items(id, keys::USER_PREFIX).await?;
-            if !force && (!members.is_empty() || !routes.is_empty() || !invitations.is_empty() || tenant.user_count > 0) {
+            if !force
+                && (!members.is_empty()
+                    || !routes.is_empty()
+                    || !invitations.is_empty()
+                    || tenant.user_count > 0)
+            {
                 let used = invitations
                     .iter()
                     .filter_map(|i| invitation_from_item(i).ok())
@@ -294,10 +304,7 @@ impl TenantTable {
             request = if force {
                 request
                     .expression_attribute_names("#status", attr::STATUS)
-                    .expression_attribute_values(
-                        ":suspended",
-                        s(TenantStatus::Suspended.as_str()),
-                    )
+                    .expression_attribute_values(":suspended", s(TenantStatus::Suspended.as_str()))
             } else {
                 request
                     .expression_attribute_names("#count", attr::USER_COUNT)
@@ -333,7 +340,12 @@ impl TenantTable {
         let mut members: Vec<(String, String)> = items
             .iter()
             .filter_map(|i| membership_from_item(i).ok())
-            .map(|m| (keys::user_pk(&m.user_pool_id, &m.sub), keys::tenant_sk(tenant)))
+            .map(|m| {
+                (
+                    keys::user_pk(&m.user_pool_id, &m.sub),
+                    keys::tenant_sk(tenant),
+                )
+            })
             .collect();
         for attempt in 0..RACE_ATTEMPTS {
             if members.is_empty() {

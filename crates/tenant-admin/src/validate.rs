@@ -196,9 +196,7 @@ pub fn iam_role_arn(value: &str) -> Option<String> {
         && parts.len() == 6
         && parts[0] == "arn"
         && parts[1].starts_with("aws")
-        && parts[1]
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c == '-')
+        && parts[1].chars().all(|c| c.is_ascii_lowercase() || c == '-')
         && parts[2] == "iam"
         && parts[3].is_empty()
         && parts[4].len() == 12
@@ -207,7 +205,8 @@ pub fn iam_role_arn(value: &str) -> Option<String> {
             !rest.is_empty()
                 && !rest.ends_with('/')
                 && rest.chars().all(|c| {
-                    c.is_ascii_alphanumeric() || matches!(c, '+' | '=' | ',' | '.' | '@' | '_' | '-' | '/')
+                    c.is_ascii_alphanumeric()
+                        || matches!(c, '+' | '=' | ',' | '.' | '@' | '_' | '-' | '/')
                 })
         });
     if !ok {
@@ -264,9 +263,7 @@ mod tests {
         assert!(long.len() > 254);
         assert!(email(&long).unwrap().contains("254"));
         assert!(
-            !email("secret@bad_domain")
-                .unwrap()
-                .contains("secret"),
+            !email("secret@bad_domain").unwrap().contains("secret"),
             "the address is not repeated"
         );
         assert_eq!(domain("xn--bcher-kva.example"), None);

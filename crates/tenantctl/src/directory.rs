@@ -60,10 +60,23 @@ pub async fn import(ctx: &mut Context<'_>, a: &ImportArgs) -> Result<(), CliErro
     let table = ctx.table.table().to_string();
     if a.dry_run {
         let report = plan.report().clone();
-        return emit(ctx, &json!({"dryRun": true, "report": report}), |out| {
-            writeln!(out, "dry run: nothing was written to {table}; the import would do:")?;
-            write!(out, "{report}")
-        });
+        let refusal = plan.refusal();
+        emit(
+            ctx,
+            &json!({"dryRun": true, "refused": refusal.is_some(), "report": report}),
+            |out| {
+                writeln!(
+                    out,
+                    "dry run: nothing was written to {table}; the import would do:"
+                )?;
+                write!(out, "{report}")
+            },
+        )?;
+        // The real import would be refused: say so, with its exit status.
+        return match refusal {
+            Some(refused) => Err(refused.into()),
+            None => Ok(()),
+        };
     }
     let report = ctx.table.apply_import(plan, ctx.progress).await;
     ctx.progress.finish();
@@ -123,9 +136,15 @@ mod tests {
         assert_eq!(doc.tiers[0].id, "basic");
         let err = read_document(&"-".into(), &mut "{not json".as_bytes()).unwrap_err();
         assert_eq!(exit_code(&err), 2);
-        assert!(err.to_string().starts_with("not a directory document"), "{err}");
+        assert!(
+            err.to_string().starts_with("not a directory document"),
+            "{err}"
+        );
         let err = read_document(&"/nonexistent/doc.json".into(), &mut io::empty()).unwrap_err();
-        assert_eq!(err.to_string(), "cannot read /nonexistent/doc.json: entity not found");
+        assert_eq!(
+            err.to_string(),
+            "cannot read /nonexistent/doc.json: entity not found"
+        );
         assert_eq!(exit_code(&err), 2);
     }
 }

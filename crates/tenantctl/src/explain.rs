@@ -61,7 +61,11 @@ pub async fn run(ctx: &mut Context<'_>, a: &ExplainArgs) -> Result<(), CliError>
                     who.push(format!("sub {sub}"));
                 }
                 if let Some(e) = &s.email {
-                    let verified = if s.email_verified { "verified" } else { "unverified" };
+                    let verified = if s.email_verified {
+                        "verified"
+                    } else {
+                        "unverified"
+                    };
                     who.push(format!("email {e} ({verified})"));
                 }
                 if let Some(p) = &s.federated_provider {

@@ -1,6 +1,5 @@
 //! `tenantctl invite create|list|revoke`.
 
-
 use clap::Subcommand;
 use tenant_admin::invitations::NewInvitation;
 use tenant_admin::views::InvitationView;

@@ -191,7 +191,10 @@ mod tests {
             command: Command::CreateTable,
         };
         let e = cli.table().unwrap_err();
-        assert_eq!(e.to_string(), "no table given: pass --table or set TENANT_TABLE");
+        assert_eq!(
+            e.to_string(),
+            "no table given: pass --table or set TENANT_TABLE"
+        );
         assert_eq!(exit_code(&e), 2);
     }
 

@@ -1,6 +1,5 @@
 //! `tenantctl member add|remove|roles|list|show`.
 
-
 use clap::Subcommand;
 
 use crate::output::{emit, list, time, Table};

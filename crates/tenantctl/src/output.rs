@@ -98,7 +98,10 @@ pub fn time(epoch: i64) -> String {
 /// A duration such as `7d`, `12h`, `30m`, `90s` or `2w`, in seconds.
 pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
-    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
     let n: i64 = number
         .parse()
         .map_err(|_| format!("'{text}' is not a duration (like 7d, 12h, 30m)"))?;

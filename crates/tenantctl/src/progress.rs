@@ -47,12 +47,7 @@ impl Progress for Bar {
     }
 
     fn advance(&self, n: u64) {
-        if let Some(bar) = self
-            .bar
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        if let Some(bar) = self.bar.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             bar.inc(n);
         }
     }

@@ -1,6 +1,5 @@
 //! `tenantctl reconcile [--tenant ID] [--dry-run]`.
 
-
 use clap::Args;
 
 use crate::output::{emit, Table};

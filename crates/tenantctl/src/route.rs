@@ -1,6 +1,5 @@
 //! `tenantctl route add|remove|list`.
 
-
 use clap::{Subcommand, ValueEnum};
 use tenant_admin::routes::NewRoute;
 use tenant_lookup::domain::model::RouteKind;

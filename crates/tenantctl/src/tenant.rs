@@ -1,6 +1,5 @@
 //! `tenantctl tenant create|show|list|update|suspend|resume|delete`.
 
-
 use clap::Subcommand;
 use tenant_admin::import::FieldChange;
 use tenant_admin::tenants::{NewTenant, TenantUpdate, Updated};
@@ -57,7 +56,11 @@ pub enum TenantCommand {
         #[arg(long, value_name = "true|false")]
         self_sign_up: Option<bool>,
         /// The domains allowed, comma separated (replaces the list).
-        #[arg(long, value_delimiter = ',', conflicts_with = "no_allowed_email_domains")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            conflicts_with = "no_allowed_email_domains"
+        )]
         allowed_email_domains: Option<Vec<String>>,
         /// Allow any domain.
         #[arg(long)]
@@ -132,12 +135,18 @@ pub async fn run(ctx: &mut Context<'_>, command: &TenantCommand) -> Result<(), C
                 for (k, v) in [
                     ("status", t.status.clone()),
                     ("tier", t.tier.clone()),
-                    ("seats", format!("{} of {} (userCount)", t.user_count, seats_max(t))),
+                    (
+                        "seats",
+                        format!("{} of {} (userCount)", t.user_count, seats_max(t)),
+                    ),
                     ("members", format!("{} (index)", d.members)),
                     ("selfSignUp", t.self_sign_up.to_string()),
                     ("allowedEmailDomains", list(&t.allowed_email_domains)),
                     ("defaultRole", t.default_role.clone()),
-                    ("iamRoleArn", t.iam_role_arn.clone().unwrap_or_else(|| "none".into())),
+                    (
+                        "iamRoleArn",
+                        t.iam_role_arn.clone().unwrap_or_else(|| "none".into()),
+                    ),
                 ] {
                     table.row(vec![k.to_string(), v]);
                 }
@@ -220,7 +229,11 @@ pub async fn run(ctx: &mut Context<'_>, command: &TenantCommand) -> Result<(), C
                 } else {
                     allowed_email_domains.clone()
                 },
-                max_users: if *unlimited { Some(None) } else { max_users.map(Some) },
+                max_users: if *unlimited {
+                    Some(None)
+                } else {
+                    max_users.map(Some)
+                },
                 default_role: default_role.clone(),
                 iam_role_arn: if *no_iam_role {
                     Some(None)

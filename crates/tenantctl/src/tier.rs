@@ -1,6 +1,5 @@
 //! `tenantctl tier set|list`.
 
-
 use clap::Subcommand;
 use serde_json::json;
 
