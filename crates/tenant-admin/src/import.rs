@@ -22,8 +22,8 @@ use serde::Serialize;
 use tenant_lookup::domain::model::{Membership, Route, Tenant, TenantStatus};
 use tenant_lookup::store::dynamo::codec::{
     attr, invitation_from_item, invitation_item, membership_from_item, membership_item, n, present,
-    route_from_item, route_item, s, tenant_attributes, tenant_from_item, tier_from_item, tier_item,
-    Item,
+    route_from_item, route_item, s, tenant_attributes, tenant_from_item, tenant_item,
+    tier_from_item, tier_item, Item,
 };
 use tenant_lookup::store::keys;
 use tenant_lookup::DirectoryContents;
@@ -216,8 +216,9 @@ pub struct ImportPlan {
     tiers: Vec<Rewrite>,
     tenants: Vec<TenantWrite>,
     routes: Vec<Rewrite>,
-    /// New memberships, by tenant, with the `maxUsers` the seat condition holds them to.
-    new_members: BTreeMap<String, (Option<u32>, Vec<Membership>)>,
+    /// New memberships, by tenant, with the `maxUsers` the seat condition holds them to (and
+    /// the tenant itself when the import creates it: it is written with them).
+    new_members: Vec<Group>,
     members: Vec<Rewrite>,
     invitations: Vec<Rewrite>,
 }
@@ -253,8 +254,8 @@ impl ImportPlan {
             + self.invitations.len()
             + self
                 .new_members
-                .values()
-                .map(|(_, m)| m.len())
+                .iter()
+                .map(|g| g.members.len())
                 .sum::<usize>()) as u64
     }
 }
@@ -266,6 +267,17 @@ struct Rewrite {
     read: Option<Item>,
     /// How to name it in an error.
     what: String,
+}
+
+/// Members an import adds to one tenant. A tenant the import creates is written in the same
+/// transaction as its first members, with `userCount` their number: the count moves with them.
+#[derive(Clone, Debug)]
+pub(crate) struct Group {
+    pub tenant_id: String,
+    pub create: Option<Tenant>,
+    /// The `maxUsers` the seat condition holds the tenant to (as planned).
+    pub max_users: Option<u32>,
+    pub members: Vec<Membership>,
 }
 
 /// A tenant's attributes set (and removed) except `userCount`, on condition that the ones
@@ -342,16 +354,15 @@ impl TenantTable {
             }
             progress.advance(1);
         }
+        for batch in pack(&plan.new_members) {
+            let added: usize = batch.iter().map(|g| g.members.len()).sum();
+            self.add_member_groups(batch, plan.options.force).await?;
+            progress.advance(added as u64);
+        }
+        // Routes once their tenants exist (a route to a missing tenant fails closed).
         for w in &plan.routes {
             self.rewrite(w).await?;
             progress.advance(1);
-        }
-        for (tenant, (max_users, members)) in &plan.new_members {
-            for chunk in members.chunks(TRANSACTION_MAX - 1) {
-                self.add_members(tenant, *max_users, chunk, plan.options.force)
-                    .await?;
-                progress.advance(chunk.len() as u64);
-            }
         }
         for w in &plan.members {
             self.rewrite(w).await?;
@@ -475,79 +486,111 @@ impl TenantTable {
         }
     }
 
-    /// Writes `members` (new, all of `tenant`) and takes their seats in one transaction: the
-    /// count moves with the memberships. Within `max_users` unless `force`. Members that
-    /// appeared meanwhile are left out and the rest retried.
-    pub(crate) async fn add_members(
+    /// Writes the members of `groups` and takes their seats (or creates their tenants with
+    /// them) in one transaction: the counts move with the memberships. Within `maxUsers` unless
+    /// `force`. Members that appeared meanwhile are left out and the rest retried.
+    pub(crate) async fn add_member_groups(
         &self,
-        tenant: &str,
-        max_users: Option<u32>,
-        members: &[Membership],
+        mut groups: Vec<Group>,
         force: bool,
     ) -> Result<(), AdminError> {
-        let mut pending: Vec<Membership> = members.to_vec();
         for attempt in 0..WRITE_ATTEMPTS {
-            if pending.is_empty() {
+            groups.retain(|g| g.create.is_some() || !g.members.is_empty());
+            if groups.is_empty() {
                 return Ok(());
             }
             if attempt > 0 {
                 self.directory().pause(attempt).await;
             }
-            let mut items = Vec::with_capacity(pending.len() + 1);
-            for m in &pending {
-                let put = Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(membership_item(m)))
-                    .condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", keys::PK)
-                    .build()
-                    .map_err(build)?;
-                items.push(TransactWriteItem::builder().put(put).build());
+            let mut items = Vec::new();
+            // What each item is: (group, None) the tenant's, (group, Some(i)) member i.
+            let mut slots: Vec<(usize, Option<usize>)> = Vec::new();
+            for (g, group) in groups.iter().enumerate() {
+                let k = group.members.len() as u32;
+                let tenant_write = match &group.create {
+                    Some(t) => {
+                        let put = Put::builder()
+                            .table_name(self.table())
+                            .set_item(Some(tenant_item(t, Some(k))))
+                            .condition_expression("attribute_not_exists(#pk)")
+                            .expression_attribute_names("#pk", keys::PK)
+                            .build()
+                            .map_err(build)?;
+                        TransactWriteItem::builder().put(put).build()
+                    }
+                    None => TransactWriteItem::builder()
+                        .update(seat_update(
+                            self.table(),
+                            &group.tenant_id,
+                            k,
+                            group.max_users,
+                            force,
+                        )?)
+                        .build(),
+                };
+                items.push(tenant_write);
+                slots.push((g, None));
+                for (i, m) in group.members.iter().enumerate() {
+                    let put = Put::builder()
+                        .table_name(self.table())
+                        .set_item(Some(membership_item(m)))
+                        .condition_expression("attribute_not_exists(#pk)")
+                        .expression_attribute_names("#pk", keys::PK)
+                        .build()
+                        .map_err(build)?;
+                    items.push(TransactWriteItem::builder().put(put).build());
+                    slots.push((g, Some(i)));
+                }
             }
-            items.push(
-                TransactWriteItem::builder()
-                    .update(seat_update(
-                        self.table(),
-                        tenant,
-                        pending.len() as u32,
-                        max_users,
-                        force,
-                    )?)
-                    .build(),
-            );
             let Some(reasons) = self.transact(items).await? else {
                 return Ok(());
-            };
-            let failed = |i: usize| {
-                reasons
-                    .get(i)
-                    .is_some_and(|r| r == "ConditionalCheckFailed")
             };
             if reasons.iter().any(|r| r == "TransactionConflict") {
                 continue;
             }
-            let taken: Vec<usize> = (0..pending.len()).filter(|&i| failed(i)).collect();
+            let failed: Vec<(usize, Option<usize>)> = reasons
+                .iter()
+                .zip(&slots)
+                .filter(|(r, _)| *r == "ConditionalCheckFailed")
+                .map(|(_, slot)| *slot)
+                .collect();
+            let taken: Vec<(usize, usize)> = failed
+                .iter()
+                .filter_map(|(g, i)| i.map(|i| (*g, i)))
+                .collect();
             if !taken.is_empty() {
                 // Someone added some of them meanwhile: those are members now, and counted.
-                pending = pending
-                    .into_iter()
-                    .enumerate()
-                    .filter(|(i, _)| !taken.contains(i))
-                    .map(|(_, m)| m)
-                    .collect();
+                for (g, group) in groups.iter_mut().enumerate() {
+                    let mut i = 0;
+                    group.members.retain(|_| {
+                        let keep = !taken.contains(&(g, i));
+                        i += 1;
+                        keep
+                    });
+                }
                 continue;
             }
-            if failed(pending.len()) {
-                return Err(self.seat_refusal(tenant, pending.len(), max_users).await?);
+            if let Some((g, None)) = failed.first() {
+                let group = &groups[*g];
+                return Err(match group.create {
+                    Some(_) => changed_meanwhile(&format!(
+                        "tenant '{}' (created by someone else)",
+                        group.tenant_id
+                    )),
+                    None => {
+                        self.seat_refusal(&group.tenant_id, group.members.len(), group.max_users)
+                            .await?
+                    }
+                });
             }
             return Err(AdminError::Unreachable(format!(
                 "the directory cancelled a transaction: {}",
                 reasons.join(", ")
             )));
         }
-        Err(AdminError::Conflict(format!(
-            "members of tenant '{tenant}' kept changing while they were added; import again"
-        )))
+        Err(AdminError::Conflict(
+            "members kept changing while they were added; import again".into(),
+        ))
     }
 
     /// Why the seat condition of adding `adding` members failed, from the tenant as stored now.
@@ -573,6 +616,40 @@ impl TenantTable {
             )),
         })
     }
+}
+
+/// The groups in transactions of at most [`TRANSACTION_MAX`] items (one per member, one per
+/// tenant): a large group is split (its tenant created with the first part), small ones share.
+fn pack(groups: &[Group]) -> Vec<Vec<Group>> {
+    let mut batches: Vec<Vec<Group>> = Vec::new();
+    let mut current: Vec<Group> = Vec::new();
+    let mut size = 0;
+    for group in groups {
+        let mut create = group.create.clone();
+        let mut chunks: Vec<&[Membership]> = group.members.chunks(TRANSACTION_MAX - 1).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for chunk in chunks {
+            let part = Group {
+                tenant_id: group.tenant_id.clone(),
+                create: create.take(),
+                max_users: group.max_users,
+                members: chunk.to_vec(),
+            };
+            let items = part.members.len() + 1;
+            if size + items > TRANSACTION_MAX {
+                batches.push(std::mem::take(&mut current));
+                size = 0;
+            }
+            size += items;
+            current.push(part);
+        }
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
 }
 
 /// The seat update of adding `k` members to `tenant`: `ADD userCount :k`, on condition that the
@@ -839,6 +916,18 @@ fn diff(
     }
 
     let mut tenants_after: BTreeMap<&str, Tenant> = BTreeMap::new();
+    let receiving: BTreeSet<&str> = contents
+        .members
+        .iter()
+        .filter(|m| {
+            !existing.contains_key(&(
+                keys::user_pk(&m.user_pool_id, &m.sub),
+                keys::tenant_sk(&m.tenant_id),
+            ))
+        })
+        .map(|m| m.tenant_id.as_str())
+        .collect();
+    let mut created_with_members: BTreeMap<&str, Tenant> = BTreeMap::new();
     for t in &contents.tenants {
         let read = stored(keys::tenant_pk(&t.id), keys::TENANT_SK);
         let before = match read.map(tenant_from_item).transpose() {
@@ -881,10 +970,15 @@ fn diff(
                 tenant_id: t.id.clone(),
                 fields,
             });
-            plan.tenants.push(TenantWrite {
-                tenant: t.clone(),
-                read: read.cloned(),
-            });
+            if before.is_none() && receiving.contains(t.id.as_str()) {
+                // Written with its first members, their seats counted in the same transaction.
+                created_with_members.insert(t.id.as_str(), t.clone());
+            } else {
+                plan.tenants.push(TenantWrite {
+                    tenant: t.clone(),
+                    read: read.cloned(),
+                });
+            }
         }
     }
 
@@ -1031,8 +1125,12 @@ fn diff(
             max_users: tenant.max_users,
             over_limit: !fits,
         });
-        plan.new_members
-            .insert(tenant_id.to_string(), (tenant.max_users, members));
+        plan.new_members.push(Group {
+            tenant_id: tenant_id.to_string(),
+            create: created_with_members.remove(tenant_id),
+            max_users: tenant.max_users,
+            members,
+        });
     }
 
     for (i, inv) in contents.invitations.iter().enumerate() {
@@ -1117,7 +1215,6 @@ fn diff(
 mod tests {
     use super::*;
     use tenant_lookup::domain::model::{Invitation, RouteKind, TenantStatus};
-    use tenant_lookup::store::dynamo::codec::tenant_item;
 
     fn keyed(items: Vec<Item>) -> HashMap<(String, String), Item> {
         items
@@ -1278,11 +1375,16 @@ mod tests {
             (1, 1, 1)
         );
         assert!(plan.tenants.is_empty() && plan.members.is_empty());
-        let (max, adding) = &plan.new_members["acme"];
+        let group = &plan.new_members[0];
         assert_eq!(
-            (*max, adding.len(), adding[0].sub.as_str()),
+            (
+                group.max_users,
+                group.members.len(),
+                group.members[0].sub.as_str()
+            ),
             (Some(3), 1, "t")
         );
+        assert!(group.create.is_none(), "acme exists");
         assert_eq!(
             plan.report.seats,
             vec![Seats {
@@ -1362,6 +1464,50 @@ mod tests {
                 "routes[1]: pool route 'us-east-1_B' already belongs to tenant 'a'".into()
             ])
         );
+    }
+
+    #[test]
+    fn groups_are_packed_into_transactions_of_at_most_100_items() {
+        let member = |i: usize| Membership {
+            user_pool_id: "us-east-1_P".into(),
+            sub: format!("s{i}"),
+            tenant_id: "t".into(),
+            roles: vec![],
+            status: tenant_lookup::domain::model::MembershipStatus::Active,
+            source: "import".into(),
+            created_at: 0,
+        };
+        let group = |id: &str, n: usize, create: bool| Group {
+            tenant_id: id.into(),
+            create: create.then(|| Tenant {
+                id: id.into(),
+                ..acme()
+            }),
+            max_users: None,
+            members: (0..n).map(member).collect(),
+        };
+        let batches = pack(&[
+            group("a", 250, true),
+            group("b", 9, true),
+            group("c", 0, true),
+        ]);
+        let sizes: Vec<usize> = batches
+            .iter()
+            .map(|b| b.iter().map(|g| g.members.len() + 1).sum())
+            .collect();
+        assert_eq!(sizes, [100, 100, 64]);
+        let creates: Vec<&str> = batches
+            .iter()
+            .flatten()
+            .filter(|g| g.create.is_some())
+            .map(|g| g.tenant_id.as_str())
+            .collect();
+        assert_eq!(
+            creates,
+            ["a", "b", "c"],
+            "each tenant created once, with its first part"
+        );
+        assert_eq!(batches[0][0].members.len(), 99);
     }
 
     #[test]
