@@ -272,9 +272,9 @@ impl TenantTable {
                 reasons.join(", ")
             )));
         }
-        Err(AdminError::Conflict(format!(
-            "the membership kept changing while it was removed; try again"
-        )))
+        Err(AdminError::Conflict(
+            "the membership kept changing while it was removed; try again".to_string(),
+        ))
     }
 
     /// Replaces a member's roles, on condition that they are still the ones read.
