@@ -28,7 +28,7 @@ NODE        ?= node
 NPM         ?= npm
 POOL_NPM_STAMP := local-pool/node_modules/.package-lock.stamp
 
-.PHONY: help venv build fmt fmt-check clippy lint-infra test test-node ci bench package demo pool pool-deps clean distclean
+.PHONY: help venv build fmt fmt-check clippy lint-infra test test-node ci bench bench-directory package demo pool pool-deps clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -113,6 +113,11 @@ bench: venv ## criterion benchmarks of tenant-lookup, release binary sizes, peak
 	done
 	@echo; echo "peak memory (release build under cargo lambda watch --release, moto, seed imported):"
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/measure_memory.sh
+
+# The figures of README.md's "Administration at scale": tenantctl's import and export of
+# SCALE_TENANTS tenants (default 1,000) with 10 members each, against moto on loopback.
+bench-directory: venv build ## time tenantctl import/export of 1,000 tenants and 10,000 members against moto
+	$(LOCAL_AWS_ENV) $(CARGO) test -p tenantctl --test scale $(CARGO_FLAGS) -- --ignored --nocapture
 
 # cargo lambda build cross-compiles with zig (the ziglang wheel that cargo-lambda's PyPI
 # package depends on, found through .venv/bin/python3 on PATH).

@@ -89,6 +89,12 @@ impl Config {
                     format!("'{name}' is a claim Cognito reserves or a user attribute"),
                 ));
             }
+            if is_standard_claim(&name) {
+                return Err(err(
+                    variable,
+                    format!("'{name}' is a standard OpenID Connect claim: it would overwrite the user's own"),
+                ));
+            }
             Ok(name)
         };
         let tenant_id = claim("TENANT_ID_CLAIM", "tenantId")?;
@@ -155,6 +161,34 @@ pub fn is_reserved_claim(name: &str) -> bool {
         || name.starts_with("dev:")
 }
 
+/// The standard claims of OpenID Connect Core 1.0, section 5.1: clients read them as the
+/// user's own, so a tenant claim may not take one of their names.
+pub fn is_standard_claim(name: &str) -> bool {
+    const STANDARD: &[&str] = &[
+        "sub",
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "email",
+        "email_verified",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+        "phone_number_verified",
+        "address",
+        "updated_at",
+    ];
+    STANDARD.contains(&name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +232,24 @@ mod tests {
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn claim_names_may_not_be_standard_claims() {
+        for name in [
+            "email",
+            "phone_number",
+            "name",
+            "preferred_username",
+            "address",
+        ] {
+            for variable in ["TENANT_ID_CLAIM", "TENANT_TIER_CLAIM"] {
+                let e = from(&[("TENANT_TABLE", "t"), (variable, name)]).unwrap_err();
+                assert_eq!(e.variable, variable);
+                assert!(e.problem.contains("standard OpenID Connect claim"), "{e}");
+            }
+        }
+        assert!(from(&[("TENANT_TABLE", "t"), ("TENANT_ID_CLAIM", "org")]).is_ok());
     }
 
     #[test]

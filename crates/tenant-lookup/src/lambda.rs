@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::model::RouteKind;
 use crate::handlers::Trigger;
 use crate::logging;
 use crate::store::cache::CachedDirectory;
@@ -62,16 +63,21 @@ pub async fn within_budget<T: Trigger>(
     }
 }
 
+/// One cheap read in init opens the TLS connection off the first sign-in's clock. It reads a
+/// route that cannot exist, since every function may read routes (and only what it needs).
+pub async fn warm_up<D: Directory>(directory: &D) {
+    if let Err(e) = directory.route(RouteKind::Pool, "__warm_up__").await {
+        tracing::warn!(reason = %e, "directory warm-up failed");
+    }
+}
+
 /// Builds the production directory and runs the function built by `make` until Lambda stops it.
 pub async fn run<T: Trigger>(make: impl FnOnce(Init) -> T) -> Result<(), lambda_runtime::Error> {
     logging::init();
     let config = Config::from_env()?;
     let sdk = sdk::load_sdk_config().await;
     let directory = DynamoDirectory::from_config(&sdk, config.table_name.clone());
-    // One cheap read now opens the TLS connection during init, off the first sign-in's clock.
-    if let Err(e) = directory.tier("__warm_up__").await {
-        tracing::warn!(reason = %e, "directory warm-up failed");
-    }
+    warm_up(&directory).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let directory = CachedDirectory::new(directory, config.cache_ttl, clock.clone());
     let trigger = make(Init {

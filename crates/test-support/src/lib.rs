@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod access;
 pub mod cognito_local;
 pub mod events;
 pub mod handlers;

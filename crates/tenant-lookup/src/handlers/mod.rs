@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::cognito::event::UserPoolEvent;
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::subject::Subject;
 use crate::domain::Verdict;
 
 mod post_confirmation;
@@ -22,6 +23,16 @@ pub trait Trigger: Send + Sync {
     fn handle(&self, event: Value) -> impl Future<Output = Result<Value, Denial>> + Send;
 }
 
+/// A trigger's answer together with what decided it: the verdict of an answer, the denial's
+/// code and reason otherwise. `tenantctl explain` runs the handlers through this, so that it
+/// shows exactly what the function answers and why.
+#[derive(Debug)]
+pub struct Explained {
+    pub result: Result<Value, Denial>,
+    /// `None` for a denial.
+    pub verdict: Option<Verdict>,
+}
+
 /// One trigger's steps, run by [`answer`].
 trait Steps: Send + Sync {
     type Decision: Send;
@@ -34,6 +45,7 @@ trait Steps: Send + Sync {
     fn decide(
         &self,
         event: &UserPoolEvent,
+        subject: &Subject,
     ) -> impl Future<Output = Result<Self::Decision, Denial>> + Send;
 
     /// The whole event with its `response` written from the decision.
@@ -48,29 +60,41 @@ trait Steps: Send + Sync {
 }
 
 /// Read → check → decide → render → log, for every trigger.
-async fn answer<S: Steps>(steps: &S, raw: Value) -> Result<Value, Denial> {
+async fn answer<S: Steps>(steps: &S, raw: Value) -> Explained {
     let event = match UserPoolEvent::from_value(&raw) {
         Ok(event) => event,
         Err(denial) => {
             tracing::warn!(decision = "deny", code = denial.code.as_str(), reason = %denial.reason, "decision");
-            return Err(denial);
+            return Explained {
+                result: Err(denial),
+                verdict: None,
+            };
         }
     };
     let answered = async {
         steps.check(&event)?;
-        let decision = steps.decide(&event).await?;
+        let subject = event.subject();
+        subject.check_sizes()?;
+        let decision = steps.decide(&event, &subject).await?;
         let response = steps.render(raw, &event, &decision)?;
         Ok::<_, Denial>((response, decision))
     }
     .await;
     match answered {
         Ok((response, decision)) => {
-            log_decision(&event, Ok(S::verdict(&decision)));
-            Ok(response)
+            let verdict = S::verdict(&decision);
+            log_decision(&event, Ok(verdict));
+            Explained {
+                result: Ok(response),
+                verdict: Some(verdict.clone()),
+            }
         }
         Err(denial) => {
             log_decision(&event, Err(&denial));
-            Err(denial)
+            Explained {
+                result: Err(denial),
+                verdict: None,
+            }
         }
     }
 }

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{answer, Steps, Trigger};
+use super::{answer, Explained, Steps, Trigger};
 use crate::clock::Clock;
 use crate::cognito::event::{TriggerSource, UserPoolEvent};
 use crate::cognito::response::{respond, PreTokenResponseV1, PreTokenResponseV2};
 use crate::config::{ClaimNames, Config};
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::subject::Subject;
 use crate::domain::token::{self, TokenDecision, TokenPolicy, TokenRequest};
 use crate::domain::Verdict;
 use crate::store::Directory;
@@ -62,7 +63,11 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         Ok(())
     }
 
-    async fn decide(&self, event: &UserPoolEvent) -> Result<TokenDecision, Denial> {
+    async fn decide(
+        &self,
+        event: &UserPoolEvent,
+        subject: &Subject,
+    ) -> Result<TokenDecision, Denial> {
         let request = TokenRequest {
             machine: is_machine(event),
             groups: &event.request.group_configuration,
@@ -70,7 +75,7 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         };
         token::decide(
             &self.directory,
-            &event.subject(),
+            subject,
             request,
             self.policy,
             self.clock.epoch_seconds(),
@@ -96,8 +101,15 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
     }
 }
 
+impl<D: Directory> PreTokenGeneration<D> {
+    /// The answer with what decided it (see [`Explained`]).
+    pub async fn explain(&self, event: Value) -> Explained {
+        answer(self, event).await
+    }
+}
+
 impl<D: Directory> Trigger for PreTokenGeneration<D> {
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
-        answer(self, event).await
+        answer(self, event).await.result
     }
 }
