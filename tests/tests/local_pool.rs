@@ -10,7 +10,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use localpool::{emulator, LocalPool, PoolError, PoolTemplate, Session, TokenUse, Verifier};
 use serde_json::{json, Value};
+use tenant_admin::tenants::TenantUpdate;
 use tenant_admin::DirectoryDocument;
+use tenant_lookup::domain::model::TenantStatus;
 use test_support::cognito_local::{node, read_journal, CognitoLocal, LambdaAdapter};
 use test_support::lambda_watch::{free_port, invoke_api};
 use test_support::{fresh_table, moto, workspace_root, LambdaWatch, TestTable};
@@ -234,9 +236,12 @@ async fn a_user_pool_on_cognito_local_signs_up_confirms_signs_in_and_refreshes_t
         .expect("boss provisioned");
     assert_eq!(m.roles, vec!["admin".to_string()]);
     assert_eq!(m.source, "invitation");
-    assert!(
-        table.admin.export().await.unwrap().invitations.is_empty(),
-        "the invitation was used"
+    let invitations = table.admin.export().await.unwrap().invitations;
+    assert_eq!(invitations.len(), 1);
+    assert_eq!(
+        invitations[0].used_by.as_deref(),
+        Some(boss.user_sub.as_str()),
+        "the invitation was used, by boss"
     );
     let (id, _) = claims(
         &verifier,
@@ -333,15 +338,12 @@ async fn a_user_pool_on_cognito_local_signs_up_confirms_signs_in_and_refreshes_t
     let refreshed = pool.refresh(&session).await.expect("refresh");
     let (id, _) = claims(&verifier, &pool, &refreshed);
     assert_eq!(id["tenantId"], "acme");
-    let mut acme = created.directory["tenants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["id"] == "acme")
-        .unwrap()
-        .clone();
-    acme["status"] = json!("suspended");
-    import(&table, &json!({"tenants": [acme]})).await;
+    // What `tenantctl tenant suspend acme` does.
+    let suspend = TenantUpdate {
+        status: Some(TenantStatus::Suspended),
+        ..TenantUpdate::default()
+    };
+    table.admin.update_tenant("acme", &suspend).await.unwrap();
     let suspended_at = Instant::now();
     let deadline = suspended_at + Duration::from_secs(15);
     let refused = loop {

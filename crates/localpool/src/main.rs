@@ -316,9 +316,8 @@ fn show(state: &PoolState, session: &Session, raw: bool) -> anyhow::Result<()> {
         match token_use {
             TokenUse::Id => println!("tenant: {}", tenant_summary(&verified.claims)),
             TokenUse::Access => println!(
-                "(cognito-local lets pre token generation change the ID token only: it sends \
-                 version 1 events; the tenant claims and scopes a version 2 pool adds to the \
-                 access token, and the groups, are not here)"
+                "(cognito-local applies pre token generation to the ID token only: no groups \
+                 here, nor the tenant claims and scopes a version 2 pool would add)"
             ),
         }
     }
