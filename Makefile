@@ -23,7 +23,12 @@ LOCAL_AWS_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
 	AWS_EC2_METADATA_DISABLED=true \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help venv build fmt fmt-check clippy lint-infra test ci bench bench-directory package demo clean distclean
+# The local pool's Node.js parts (cognito-local, pinned in local-pool/package-lock.json).
+NODE        ?= node
+NPM         ?= npm
+POOL_NPM_STAMP := local-pool/node_modules/.package-lock.stamp
+
+.PHONY: help venv build fmt fmt-check clippy lint-infra test test-node ci bench bench-directory package demo pool pool-deps clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -40,6 +45,20 @@ $(VENV_STAMP): tools-requirements.txt
 	@touch $@
 
 venv: $(VENV_STAMP) ## install moto[server], cargo-lambda, cfn-lint into .venv
+
+# ------------------------------------------------------------------ local pool (Node.js)
+# npm ci from the lockfile, no install scripts; again only when the lockfile changes.
+$(POOL_NPM_STAMP): local-pool/package.json local-pool/package-lock.json
+	cd local-pool && $(NPM) ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Without Node.js this only says so: `make test` then skips the local pool's end-to-end test.
+pool-deps: ## npm ci in local-pool/ (cognito-local), when Node.js is installed
+	@if command -v $(NODE) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory $(POOL_NPM_STAMP); \
+	else \
+	  echo "pool-deps: Node.js not found: the local pool (make pool, its end-to-end test) needs it"; \
+	fi
 
 # ------------------------------------------------------------------ Rust
 build: ## cargo build of every binary (debug)
@@ -59,10 +78,17 @@ lint-infra: venv ## cfn-lint infra/template.yaml (SAM transform included), infor
 
 # The binaries are built first so that end-to-end tests starting `cargo lambda watch`
 # find them compiled (watch runs `cargo run --bin <function>` on the first invocation).
-test: venv build ## cargo test --workspace, with moto_server and cargo-lambda from .venv
+test: venv build pool-deps test-node ## cargo test --workspace (moto_server, cargo-lambda, cognito-local), the adapter's tests
 	$(LOCAL_AWS_ENV) \
 	  CARGO_LAMBDA=$(CURDIR)/$(VENV)/bin/cargo-lambda \
 	  $(CARGO) test --workspace $(CARGO_FLAGS)
+
+test-node: ## node --test local-pool/test/ (the Lambda adapter), when Node.js is installed
+	@if command -v $(NODE) >/dev/null 2>&1; then \
+	  $(NODE) --test local-pool/test/; \
+	else \
+	  echo "test-node: SKIPPED: Node.js not found"; \
+	fi
 
 ci: fmt-check clippy lint-infra test ## everything CI runs (.ci/run)
 
@@ -106,9 +132,14 @@ package: venv ## cargo lambda build --release (ARCH=arm64|x86_64): target/lambda
 demo: venv build ## moto + cargo lambda watch + every event in events/, summarized
 	bash scripts/demo.sh
 
-clean: ## cargo clean, demo logs, sam build output (keeps .venv)
-	$(CARGO) clean
-	rm -rf .demo infra/.aws-sam
+# ------------------------------------------------------------------ local user pool
+pool: venv build pool-deps ## a local user pool (cognito-local) wired to the three functions, until Ctrl-C
+	@command -v $(NODE) >/dev/null 2>&1 || { echo "make pool needs Node.js (node and npm)"; exit 1; }
+	bash scripts/pool.sh
 
-distclean: clean ## clean, and remove .venv too
-	rm -rf $(VENV)
+clean: ## cargo clean, demo and pool logs, sam build output (keeps .venv, local-pool/node_modules)
+	$(CARGO) clean
+	rm -rf .demo .pool infra/.aws-sam
+
+distclean: clean ## clean, and remove .venv and local-pool/node_modules too
+	rm -rf $(VENV) local-pool/node_modules

@@ -39,33 +39,9 @@ MOTO_PID=""
 WATCH_PID=""
 INVOKE_PID=""
 
-# Stop one process we started, and whatever it started (children first collected, so
-# that nothing is orphaned): TERM, a bounded wait, then KILL.
-stop_tree() {
-  local pid=$1 name=$2 kids i
-  [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kids=$("${HELP_PY[@]}" descendants "$pid" 2>/dev/null || true)
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    # A zombie still answers kill -0: reap it if it is ours and has exited.
-    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
-    say "demo: $name did not stop on TERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  for k in $kids; do
-    if kill -0 "$k" 2>/dev/null; then
-      kill -TERM "$k" 2>/dev/null || true
-      sleep 0.2
-      kill -KILL "$k" 2>/dev/null || true
-    fi
-  done
-}
+# stop_tree PID NAME: TERM (then KILL) one process we started and whatever it started.
+# shellcheck source=scripts/proc.sh
+source "$ROOT/scripts/proc.sh"
 
 cleanup() {
   local rc=$?

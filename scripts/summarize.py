@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Human summaries for scripts/demo.sh (Python 3 standard library only).
+"""Human summaries for scripts/demo.sh and scripts/pool.sh (Python 3 standard library only).
 
   summarize.py bins < cargo-metadata.json          workspace binary names, one a line
   summarize.py target-dir < cargo-metadata.json    cargo's target directory
@@ -12,6 +12,8 @@
   summarize.py delta BEFORE AFTER [quiet]          what changed in the directory (export documents)
   summarize.py overview BEFORE AFTER               tenants' members and userCount, before -> after
   summarize.py totals TALLY                        one closing line; exit 1 on failures when DEMO_STRICT=1
+  summarize.py directory DOCUMENT [CLIENTS]        a directory document, tenant by tenant (CLIENTS: a
+                                                   localpool state file, to name app client ids)
 """
 
 import difflib
@@ -412,6 +414,39 @@ def cmd_overview(before_path, after_path):
     return 0
 
 
+def cmd_directory(doc_path, state_path=None):
+    doc = load_json(doc_path)
+    if not isinstance(doc, dict):
+        print(f"  ({doc_path} is not a directory document)")
+        return 1
+    state = load_json(state_path) if state_path else None
+    client_names = {v: k for k, v in ((state or {}).get("clients") or {}).items()}
+    tiers = {t.get("id"): t.get("scopes") or [] for t in doc.get("tiers") or []}
+    for t in doc.get("tenants") or []:
+        tid = t.get("id")
+        facts = [f"tier {t.get('tier')} (scopes {fmt_list(tiers.get(t.get('tier'), []))})",
+                 t.get("status") or "active",
+                 "self sign-up" if t.get("selfSignUp") else "invitation only"]
+        if t.get("allowedEmailDomains"):
+            facts.append("emails @" + ", @".join(t["allowedEmailDomains"]))
+        if t.get("maxUsers") is not None:
+            facts.append(f"{t['maxUsers']} seats")
+        print(f"  {tid}: " + ", ".join(facts))
+        for r in doc.get("routes") or []:
+            if r.get("tenantId") == tid:
+                key = r.get("key")
+                if r.get("kind") == "client" and key in client_names:
+                    key = f"{key} (app client {client_names[key]})"
+                print(f"      {r.get('kind')} route {key}")
+        for i in doc.get("invitations") or []:
+            if i.get("tenantId") == tid:
+                print(f"      invitation {i.get('email')} roles {fmt_list(i.get('roles') or ['(default)'])}")
+        members = [m for m in doc.get("members") or [] if m.get("tenantId") == tid]
+        if members:
+            print(f"      {len(members)} member(s) imported: " + ", ".join(str(m.get("sub")) for m in members))
+    return 0
+
+
 def cmd_totals(tally):
     counts = {"match": 0, "differs": 0, "no-expected": 0, "failed": 0}
     try:
@@ -452,6 +487,8 @@ def main(argv):
         return cmd_overview(*args)
     if cmd == "totals":
         return cmd_totals(*args)
+    if cmd == "directory":
+        return cmd_directory(*args)
     print(f"unknown command {cmd!r}\n{__doc__}", file=sys.stderr)
     return 64
 

@@ -44,16 +44,15 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
     type Decision = TokenDecision;
 
     fn check(&self, event: &UserPoolEvent) -> Result<(), Denial> {
-        match event.version {
-            Some(v) if v >= 1 => {}
-            _ => {
-                return Err(Denial::new(
-                    DenyCode::InvalidEvent,
-                    "missing or unknown event version",
-                ))
-            }
-        }
-        if is_machine(event) && event.version < Some(2) {
+        // `"0"` or no version on a version 1 shaped event is answered as version 1 (what
+        // cognito-local sends); any other unknown version is refused.
+        let Some(version) = event.token_version() else {
+            return Err(Denial::new(
+                DenyCode::InvalidEvent,
+                "missing or unknown event version",
+            ));
+        };
+        if is_machine(event) && version < 2 {
             // Version 1 cannot change access tokens; a machine token without its tenant claims
             // must not be issued.
             return Err(Denial::new(
@@ -90,7 +89,7 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         event: &UserPoolEvent,
         d: &TokenDecision,
     ) -> Result<Value, Denial> {
-        if event.version == Some(1) {
+        if event.token_version() == Some(1) {
             respond(raw, &PreTokenResponseV1::new(&d.claims, &self.claim_names))
         } else {
             respond(raw, &PreTokenResponseV2::new(&d.claims, &self.claim_names))
