@@ -28,7 +28,7 @@ NODE        ?= node
 NPM         ?= npm
 POOL_NPM_STAMP := local-pool/node_modules/.package-lock.stamp
 
-.PHONY: help venv build fmt fmt-check clippy lint-infra test test-node ci bench bench-directory package demo pool pool-deps clean distclean
+.PHONY: help venv build fmt fmt-check clippy lint-infra test test-node ci bench bench-directory mutants package demo pool pool-deps clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -128,6 +128,19 @@ package: venv ## cargo lambda build --release (ARCH=arm64|x86_64): target/lambda
 	  --$(if $(filter x86_64,$(ARCH)),x86-64,arm64) $$pkgs $(CARGO_FLAGS)
 	@for f in target/lambda/*/bootstrap; do printf '  %-40s %10s bytes\n' "$$f" "$$(stat -c %s "$$f")"; done
 
+# ------------------------------------------------------------------ mutation testing
+# cargo-mutants, installed into the project's own tool folder (.tools) when missing.
+TOOLS          := .tools
+CARGO_MUTANTS_VERSION := 27.1.0
+MUTANTS        := $(TOOLS)/bin/cargo-mutants
+
+$(MUTANTS):
+	$(CARGO) install --locked --root $(TOOLS) cargo-mutants --version $(CARGO_MUTANTS_VERSION)
+
+mutants: $(MUTANTS) ## cargo mutants over the decision code (.cargo/mutants.toml): caught, missed, unviable, timeouts
+	$(MUTANTS) mutants --no-shuffle --jobs 1 --output target $(MUTANTS_ARGS) || true
+	@$(PYTHON) scripts/summarize.py mutants target/mutants.out/outcomes.json
+
 # ------------------------------------------------------------------ local demo
 demo: venv build ## moto + cargo lambda watch + every event in events/, summarized
 	bash scripts/demo.sh
@@ -137,9 +150,9 @@ pool: venv build pool-deps ## a local user pool (cognito-local) wired to the thr
 	@command -v $(NODE) >/dev/null 2>&1 || { echo "make pool needs Node.js (node and npm)"; exit 1; }
 	bash scripts/pool.sh
 
-clean: ## cargo clean, demo and pool logs, sam build output (keeps .venv, local-pool/node_modules)
+clean: ## cargo clean, demo and pool logs, sam build output (keeps .venv, .tools, local-pool/node_modules)
 	$(CARGO) clean
 	rm -rf .demo .pool infra/.aws-sam
 
 distclean: clean ## clean, and remove .venv and local-pool/node_modules too
-	rm -rf $(VENV) local-pool/node_modules
+	rm -rf $(VENV) $(TOOLS) local-pool/node_modules

@@ -11,6 +11,7 @@
         Exit 3 when the function gave no answer at all (not even an error).
   summarize.py delta BEFORE AFTER [quiet]          what changed in the directory (export documents)
   summarize.py overview BEFORE AFTER               tenants' members and userCount, before -> after
+  summarize.py mutants OUTCOMES_JSON                a cargo-mutants run: counts, and every missed mutant
   summarize.py totals TALLY                        one closing line; exit 1 on failures when DEMO_STRICT=1
   summarize.py directory DOCUMENT [CLIENTS]        a directory document, tenant by tenant (CLIENTS: a
                                                    localpool state file, to name app client ids)
@@ -464,6 +465,27 @@ def cmd_totals(tally):
     return 1 if strict and (counts["differs"] or counts["failed"]) else 0
 
 
+def cmd_mutants(outcomes_path):
+    """The counts of a cargo-mutants run, and each missed or timed-out mutant."""
+    doc = load_json(outcomes_path)
+    if not isinstance(doc, dict):
+        print(f"mutants: no outcomes at {outcomes_path}", file=sys.stderr)
+        return 1
+    print(f"\nmutants tested: {doc.get('total_mutants', 0)} "
+          f"(cargo-mutants {doc.get('cargo_mutants_version', '?')})")
+    for key in ("caught", "missed", "unviable", "timeout"):
+        print(f"  {key:<9} {doc.get(key, 0)}")
+    for outcome in doc.get("outcomes", []):
+        summary = outcome.get("summary", "")
+        if summary in ("MissedMutant", "Timeout"):
+            scenario = outcome.get("scenario")
+            mutant = scenario.get("Mutant", scenario) if isinstance(scenario, dict) else scenario
+            # cargo-mutants names a mutant "file:line:column: what it replaces".
+            name = mutant.get("name", "?") if isinstance(mutant, dict) else str(mutant)
+            print(f"  {summary}: {name}")
+    return 1 if doc.get("missed", 0) or doc.get("timeout", 0) else 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -489,6 +511,8 @@ def main(argv):
         return cmd_totals(*args)
     if cmd == "directory":
         return cmd_directory(*args)
+    if cmd == "mutants":
+        return cmd_mutants(*args)
     print(f"unknown command {cmd!r}\n{__doc__}", file=sys.stderr)
     return 64
 
