@@ -46,6 +46,8 @@ impl<D: Directory> Steps for PostConfirmation<D> {
 }
 
 impl<D: Directory> Trigger for PostConfirmation<D> {
+    const NAME: &'static str = "post-confirmation";
+
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
         answer(self, event).await
     }

@@ -103,6 +103,8 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
 }
 
 impl<D: Directory> Trigger for PreTokenGeneration<D> {
+    const NAME: &'static str = "pre-token-generation";
+
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
         answer(self, event).await
     }
