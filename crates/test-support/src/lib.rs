@@ -8,6 +8,7 @@ pub mod events;
 pub mod handlers;
 pub mod logs;
 pub mod moto;
+pub mod runtime;
 pub mod seeds;
 
 pub use moto::{
