@@ -24,6 +24,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+pub mod pool;
+
 #[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
 pub enum Command {
     /// Create the table (pay per request, GSI1, TTL on expiresAt). Does nothing if it exists.
@@ -43,6 +45,10 @@ pub enum Command {
         #[arg(long)]
         with_counts: bool,
     },
+    /// Attach the functions to an existing user pool, or check that they are attached
+    /// (Cognito, not the table: see `pool.rs`).
+    #[command(subcommand)]
+    Pool(pool::PoolCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +63,8 @@ pub enum CliError {
     Directory(#[from] DirectoryError),
     #[error("cannot write the output")]
     Output(#[from] io::Error),
+    #[error("`pool` commands talk to Cognito, not to the table: run them through `pool::execute`")]
+    NotATableCommand,
 }
 
 impl Cli {
@@ -112,6 +120,7 @@ pub async fn execute(
             serde_json::to_writer_pretty(&mut *out, &document).map_err(io::Error::from)?;
             writeln!(out)?;
         }
+        Command::Pool(_) => return Err(CliError::NotATableCommand),
     }
     out.flush()?;
     Ok(())

@@ -7,7 +7,7 @@ use aws_config::BehaviorVersion;
 use clap::Parser;
 use tenant_admin::TenantTable;
 use tenant_lookup::DynamoDirectory;
-use tenantctl::Cli;
+use tenantctl::{pool, Cli, Command};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -22,12 +22,17 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let table = cli.table()?;
     // The SDK's defaults (not the triggers' tight budget): an admin command may wait.
     let config = aws_config::defaults(BehaviorVersion::latest())
         .http_client(tenant_lookup::store::dynamo::sdk::https_client())
         .load()
         .await;
+    if let Command::Pool(command) = &cli.command {
+        let client = aws_sdk_cognitoidentityprovider::Client::new(&config);
+        pool::execute(&client, command, &mut io::stdout().lock()).await?;
+        return Ok(());
+    }
+    let table = cli.table()?;
     let directory = TenantTable::new(DynamoDirectory::from_config(&config, table));
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
