@@ -277,6 +277,11 @@ fn check_run(run: &Run) {
             "{function}/{request_id}: ColdStart on the first invocation only"
         );
         assert!(!metrics.iter().any(|(m, _)| m == "DirectoryUnavailable"));
+        assert_eq!(
+            docs.iter().any(|d| d["Denials"] == 1),
+            decision == "deny",
+            "{function}/{request_id}: Denials counts denials only: {docs:?}"
+        );
         if decision == "provision" {
             provisioned += 1;
             let doc = docs
@@ -293,7 +298,8 @@ fn check_run(run: &Run) {
                     "ColdStart",
                     "Provisioning",
                     "DynamoDbLatency",
-                    "DirectoryUnavailable"
+                    "DirectoryUnavailable",
+                    "Denials"
                 ]
                 .contains(&metric.as_str()),
                 "{metric}"

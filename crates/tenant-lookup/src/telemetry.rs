@@ -11,6 +11,7 @@
 //! | metric | unit | more dimensions | one per |
 //! |---|---|---|---|
 //! | `Decisions` | Count | `decision` (admit, provision, already-member, issue, ..., deny), `code` (the denial code, `OK` otherwise) | invocation |
+//! | `Denials` | Count | – | invocation answered with a denial (Lambda counts it in `Errors`) |
 //! | `DirectoryUnavailable` | Count | – | invocation that failed closed on the directory |
 //! | `Provisioning` | Count | `outcome` (see [`provisioning_outcome`]) | provisioning transaction |
 //! | `ColdStart` | Count | – | first invocation of an instance |
@@ -83,6 +84,7 @@ pub fn install(
         .with_dimension("function", function)
         .init()?;
     metrics::describe_counter!("Decisions", Unit::Count, "decisions, by decision and code");
+    metrics::describe_counter!("Denials", Unit::Count, "invocations answered with a denial");
     metrics::describe_counter!(
         "DirectoryUnavailable",
         Unit::Count,
@@ -115,6 +117,10 @@ pub fn flush(collector: &Collector, invocation: &Invocation, out: &mut impl Writ
 pub fn decision(decision: &'static str, code: Option<DenyCode>) {
     let code = code.map_or(CODE_OK, DenyCode::as_str);
     metrics::counter!("Decisions", "decision" => decision, "code" => code).increment(1);
+    if code != CODE_OK {
+        // Lambda's `Errors` counts denials too: `Errors - Denials` are the unexpected failures.
+        metrics::counter!("Denials").increment(1);
+    }
     if code == DenyCode::DirectoryUnavailable.as_str() {
         metrics::counter!("DirectoryUnavailable").increment(1);
     }
