@@ -123,7 +123,7 @@ pub async fn run<T: Trigger>(make: impl FnOnce(Init) -> T) -> Result<(), lambda_
     // invocation's budget.
     let started = Instant::now();
     logging::init();
-    let config = Config::from_env()?;
+    let config = Config::from_env().inspect_err(|e| tracing::error!(reason = %e, "init failed"))?;
     let collector = match telemetry::install(&config.metrics_namespace, T::NAME) {
         Ok(collector) => Some(collector),
         Err(e) => {

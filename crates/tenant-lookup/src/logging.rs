@@ -136,6 +136,42 @@ mod tests {
         assert_eq!(own(&named), Some(LevelFilter::INFO));
     }
 
+    /// What reaches the output through the filter, as lambda_runtime would log it.
+    #[test]
+    fn the_runtimes_copy_of_a_returned_error_is_dropped_and_panics_pass() {
+        use std::io::Write;
+        use std::sync::{Arc, Mutex};
+
+        #[derive(Clone, Default)]
+        struct Lines(Arc<Mutex<Vec<u8>>>);
+        impl Write for Lines {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .with_writer(move || writer.clone())
+            .finish()
+            .with(filter_fn(not_a_returned_error));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(target: "lambda_runtime::layers::panic", "Denial {{ code: NoTenant }}");
+            let error = "boom";
+            tracing::error!(target: "lambda_runtime::layers::panic", ?error, "user handler panicked");
+            tracing::error!(target: "lambda_runtime::layers::api_client", "Lambda Runtime API request failed");
+        });
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("NoTenant"), "{text}");
+        assert!(text.contains("user handler panicked"), "{text}");
+        assert!(text.contains("Runtime API request failed"), "{text}");
+    }
+
     #[test]
     fn lambdas_log_level_wins_over_rust_log() {
         for (value, want) in [
