@@ -142,12 +142,12 @@ package: venv ## the three Lambda zips (ARCH=arm64|x86_64): target/lambda/<funct
 	echo "Lambda zips ($$arch, provided.al2023, handler bootstrap):"; \
 	for f in $(FUNCTIONS); do \
 	  z=target/lambda/$$f/bootstrap.zip; [[ -f $$z ]] || { echo "missing $$z" >&2; exit 1; }; \
-	  printf '  %-46s %10s bytes  (%s)\n' "$$z" "$$(stat -c %s "$$z")" "$$($(PYTHON) -c 'import sys, zipfile; print(", ".join(f"{i.filename} {i.file_size} bytes" for i in zipfile.ZipFile(sys.argv[1]).infolist()))' "$$z")"; \
+	  printf '  %-50s %10s bytes  (%s)\n' "$$z" "$$(stat -c %s "$$z")" "$$($(PYTHON) -c 'import sys, zipfile; print(", ".join(f"{i.filename} {i.file_size} bytes" for i in zipfile.ZipFile(sys.argv[1]).infolist()))' "$$z")"; \
 	done
 
 # sam build runs cargo lambda build in each function's crate (BuildMethod rust-cargolambda) for
 # the template's Architecture, which is passed to both commands so that they cannot disagree.
-deploy: venv tools-infra ## sam build + sam deploy --guided (ARCH=arm64|x86_64, PARAMS='Name=value ...')
+deploy: venv $(SAM_STAMP) ## sam build + sam deploy --guided (ARCH=arm64|x86_64, PARAMS='Name=value ...')
 	@$(effective_arch); \
 	cd infra; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0; \

@@ -75,8 +75,13 @@ pub async fn within_budget<T: Trigger>(
 
 /// The time this invocation may take: [`HANDLER_BUDGET`] from `reference` (the process start
 /// for the first invocation, the event's arrival otherwise), and no later than
-/// [`DEADLINE_MARGIN`] before Lambda's `deadline_ms` (milliseconds since the epoch; 0 when
-/// unknown). Zero when either is already past: the invocation then fails closed at once.
+/// [`DEADLINE_MARGIN`] before Lambda's `deadline_ms` (milliseconds since the epoch). Zero when
+/// either is past: the invocation then fails closed at once.
+///
+/// A deadline that has already passed when the event arrives (or 0) is not Lambda's: Lambda
+/// stops an invocation at its deadline and starts the clock after init. Local emulators start
+/// it when they receive the call, before they have built and started the function
+/// (`cargo lambda watch` compiles on the first call); only the Cognito budget applies then.
 pub fn budget(
     reference: Instant,
     now: Instant,
@@ -84,13 +89,13 @@ pub fn budget(
     now_since_epoch: Duration,
 ) -> Duration {
     let cognito = HANDLER_BUDGET.saturating_sub(now.saturating_duration_since(reference));
-    if deadline_ms == 0 {
+    let Some(left) = Duration::from_millis(deadline_ms)
+        .checked_sub(now_since_epoch)
+        .filter(|left| !left.is_zero())
+    else {
         return cognito;
-    }
-    let lambda = Duration::from_millis(deadline_ms)
-        .saturating_sub(now_since_epoch)
-        .saturating_sub(DEADLINE_MARGIN);
-    cognito.min(lambda)
+    };
+    cognito.min(left.saturating_sub(DEADLINE_MARGIN))
 }
 
 /// One cheap read in init opens the TLS connection off the first sign-in's clock. It reads a
@@ -231,7 +236,7 @@ mod tests {
             budget(start, start, deadline(Duration::from_secs(3)), epoch),
             Duration::from_secs(3) - DEADLINE_MARGIN
         );
-        // Past either: nothing left; an unknown deadline (0) leaves the Cognito budget.
+        // Past the Cognito budget, or within the margin of the deadline: nothing left.
         assert_eq!(
             budget(
                 start,
@@ -242,9 +247,16 @@ mod tests {
             Duration::ZERO
         );
         assert_eq!(
-            budget(start, start, deadline(Duration::ZERO), epoch),
+            budget(start, start, deadline(Duration::from_millis(200)), epoch),
             Duration::ZERO
         );
+        // A deadline already past on arrival (an emulator's), or none: the Cognito budget.
+        assert_eq!(
+            budget(start, start, deadline(Duration::ZERO), epoch),
+            HANDLER_BUDGET
+        );
+        let stale = (epoch - Duration::from_secs(30)).as_millis() as u64;
+        assert_eq!(budget(start, start, stale, epoch), HANDLER_BUDGET);
         assert_eq!(budget(start, start, 0, epoch), HANDLER_BUDGET);
     }
 
