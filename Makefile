@@ -147,13 +147,16 @@ package: venv ## the three Lambda zips (ARCH=arm64|x86_64): target/lambda/<funct
 
 # sam build runs cargo lambda build in each function's crate (BuildMethod rust-cargolambda) for
 # the template's Architecture, which is passed to both commands so that they cannot disagree.
+# --language-extensions: without it the SAM CLI cannot read the template's Fn::ForEach (the
+# invoke permissions) and fails with "'list' object has no attribute 'get'"; CloudFormation
+# itself expands the loop at deploy time.
 deploy: venv $(SAM_STAMP) ## sam build + sam deploy --guided (ARCH=arm64|x86_64, PARAMS='Name=value ...')
 	@$(effective_arch); \
 	cd infra; \
 	export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0; \
 	set -x; \
-	../$(SAM_VENV)/bin/sam build --parameter-overrides "Architecture=$$arch"; \
-	../$(SAM_VENV)/bin/sam deploy --guided --parameter-overrides "Architecture=$$arch $(PARAMS)"
+	../$(SAM_VENV)/bin/sam build --language-extensions --parameter-overrides "Architecture=$$arch"; \
+	../$(SAM_VENV)/bin/sam deploy --guided --language-extensions --parameter-overrides "Architecture=$$arch $(PARAMS)"
 
 # ------------------------------------------------------------------ local demo
 demo: venv build ## moto + cargo lambda watch + every event in events/, summarized
