@@ -31,7 +31,7 @@ LOCAL_AWS_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
 	AWS_EC2_METADATA_DISABLED=true \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help venv tools-infra build fmt fmt-check clippy lint-infra test ci bench package deploy demo clean distclean
+.PHONY: help venv tools-infra build fmt fmt-check clippy lint-infra test ci bench bench-directory package deploy demo clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -128,6 +128,11 @@ bench: venv ## criterion benchmarks of tenant-lookup, release binary sizes, peak
 	done
 	@echo; echo "peak memory (release build under cargo lambda watch --release, moto, seed imported):"
 	@PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/measure_memory.sh
+
+# The figures of README.md's "Administration at scale": tenantctl's import and export of
+# SCALE_TENANTS tenants (default 1,000) with 10 members each, against moto on loopback.
+bench-directory: venv build ## time tenantctl import/export of 1,000 tenants and 10,000 members against moto
+	$(LOCAL_AWS_ENV) $(CARGO) test -p tenantctl --test scale $(CARGO_FLAGS) -- --ignored --nocapture
 
 # cargo lambda build cross-compiles with zig (the ziglang wheel that cargo-lambda's PyPI
 # package depends on, found through .venv/bin/python3 on PATH).

@@ -4,7 +4,8 @@
 #   -> tenantctl create-table + import events/seed.json
 #   -> cargo lambda watch (the three functions, on a free loopback invoke port)
 #   -> cargo lambda invoke for every events/<function>/<event>.json, with a short summary
-#      per event, compared with <event>.expected.json, and the directory changes.
+#      per event, compared with <event>.expected.json, why it got that answer (tenantctl
+#      explain: the sources consulted and the rule that decided), and the directory changes.
 # Everything started here is stopped on exit. Logs: .demo/ (gitignored).
 #
 # Environment (all optional): TENANT_TABLE, CACHE_TTL_SECONDS, GROUPS_MODE, NO_TENANT_POLICY,
@@ -220,6 +221,10 @@ for fn in "${FUNCS[@]+"${FUNCS[@]}"}"; do
     name=$(basename "$ev" .json)
     out=$DEMO_DIR/invoke/$fn/$name.json
     err=$DEMO_DIR/invoke/$fn/$name.stderr.log
+    why=$DEMO_DIR/invoke/$fn/$name.explain.json
+    # Why: the function's own decision code against the directory as the event finds it,
+    # writing nothing (tenantctl explain), before the event is sent.
+    tenantctl explain --json --function "$fn" "$ev" >"$why" || : >"$why"
     rc=0
     # -v logs the function's error document verbatim, to stdout (the summary reads it
     # from there); RUST_LOG, meant for the functions, would override -v, hence env -u.
@@ -231,7 +236,7 @@ for fn in "${FUNCS[@]+"${FUNCS[@]}"}"; do
     wait "$INVOKE_PID" || rc=$?
     INVOKE_PID=""
     src=0
-    "${SUM_PY[@]}" invoke "$fn" "$ev" "$out" "$err" "$rc" "$TALLY" || src=$?
+    "${SUM_PY[@]}" invoke "$fn" "$ev" "$out" "$err" "$rc" "$TALLY" "$why" || src=$?
     # What did this event write? (post confirmation provisions; pre token generation may
     # provision on a first token; pre sign-up must write nothing.)
     snapshot "$fn-$name"

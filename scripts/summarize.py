@@ -3,9 +3,11 @@
 
   summarize.py bins < cargo-metadata.json          workspace binary names, one a line
   summarize.py target-dir < cargo-metadata.json    cargo's target directory
-  summarize.py invoke FUNCTION EVENT STDOUT STDERR RC TALLY
+  summarize.py invoke FUNCTION EVENT STDOUT STDERR RC TALLY [EXPLANATION]
         one event's outcome (what Cognito would get back), compared with the
         EVENT's .expected.json when there is one; a mismatch's diff goes beside STDOUT.
+        With EXPLANATION (tenantctl explain --json, run before the event): why, the sources
+        that answered and the rule that decided, and whether explain agrees with the function.
         Exit 3 when the function gave no answer at all (not even an error).
   summarize.py delta BEFORE AFTER [quiet]          what changed in the directory (export documents)
   summarize.py overview BEFORE AFTER               tenants' members and userCount, before -> after
@@ -225,7 +227,34 @@ def write_diff(expected, got, path):
         f.writelines(difflib.unified_diff(a, b, "expected", "got"))
 
 
-def cmd_invoke(function, event_path, stdout_path, stderr_path, rc, tally):
+def explanation_lines(why_path, got_resp, got_err):
+    """Why the function answered so (from tenantctl explain), and whether explain agrees."""
+    x = load_json(why_path) if why_path else None
+    if not isinstance(x, dict):
+        return ["      why: (tenantctl explain gave no answer; see .demo/tenantctl.log)"]
+    d = x.get("decision") or {}
+    tenant = f" {d.get('tenantId')}" if d.get("tenantId") else ""
+    if d.get("reason"):
+        head = f"      why: deny {d.get('rule')}{tenant}: {d.get('reason')}"
+    else:
+        head = f"      why: {d.get('decision')}{tenant} by {d.get('rule')}"
+    lines = [head]
+    for s in x.get("sources") or []:
+        if s.get("found"):
+            lines.append(f"           {s.get('source')} {s.get('key')}: {s.get('answer')}")
+    asked = len(x.get("sources") or [])
+    answered = sum(1 for s in x.get("sources") or [] if s.get("found"))
+    if asked > answered:
+        lines.append(f"           ({asked - answered} more sources consulted found nothing)")
+    got = got_resp if got_resp is not None else got_err
+    if got is not None:
+        agrees = x.get("response") == got or (
+            got_err is not None and (x.get("response") or {}).get("errorMessage") == got_err.get("errorMessage"))
+        lines.append("           [explain agrees]" if agrees else "           [EXPLAIN DIFFERS from the function]")
+    return lines
+
+
+def cmd_invoke(function, event_path, stdout_path, stderr_path, rc, tally, why_path=""):
     rc = int(rc)
     event = load_json(event_path) or {}
     name = os.path.basename(event_path)[: -len(".json")]
@@ -266,6 +295,9 @@ def cmd_invoke(function, event_path, stdout_path, stderr_path, rc, tally):
             "no-expected": "[no .expected.json]", "failed": "[FAILED]"}[status]
     print(f"  * {name}  ({event_label(function, event)})  {mark}")
     print(f"      {line}")
+    if why_path:
+        for why in explanation_lines(why_path, resp, err):
+            print(why)
     if status == "differs":
         diff_path = stdout_path[: -len(".json")] + ".diff" if stdout_path.endswith(".json") \
             else stdout_path + ".diff"

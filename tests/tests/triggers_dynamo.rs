@@ -172,9 +172,11 @@ impl Fixture {
                 .query()
                 .table_name(self.inspect.table())
                 .index_name(keys::GSI1)
-                .key_condition_expression("#pk = :pk")
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :user)")
                 .expression_attribute_names("#pk", keys::GSI1PK)
+                .expression_attribute_names("#sk", keys::GSI1SK)
                 .expression_attribute_values(":pk", AttributeValue::S(keys::tenant_sk(tenant)))
+                .expression_attribute_values(":user", AttributeValue::S(keys::USER_PREFIX.into()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -574,8 +576,11 @@ async fn confirming_the_same_user_twice_provisions_once() {
     );
     assert_eq!(members[0].created_at, REPLAY_EPOCH);
     assert!(
-        f.invitations(email).await.is_empty(),
-        "the invitation was consumed"
+        f.invitations(email)
+            .await
+            .iter()
+            .all(|i| i.used_by.as_deref() == Some(sub.as_str())),
+        "the invitation was used, by this user"
     );
     assert_eq!(
         f.user_count("acme").await,
@@ -785,8 +790,11 @@ async fn an_invited_admin_created_user_is_provisioned_at_the_first_token() {
         ("acme", "invitation", vec!["member".to_string()])
     );
     assert!(
-        f.invitations(INVITED_EMAIL).await.is_empty(),
-        "the invitation was consumed"
+        f.invitations(INVITED_EMAIL)
+            .await
+            .iter()
+            .all(|i| i.used_by.as_deref() == Some(FIRST_TOKEN_SUB)),
+        "the invitation was used, by this user"
     );
     assert_eq!(f.user_count("acme").await, seats + 1);
 
@@ -823,9 +831,11 @@ async fn an_unverified_email_is_not_provisioned_at_the_first_token() {
         f.requests().snapshot()
     );
     assert!(f.memberships(FIRST_TOKEN_SUB).await.is_empty());
-    assert_eq!(
-        f.invitations(INVITED_EMAIL).await.len(),
-        1,
+    assert!(
+        f.invitations(INVITED_EMAIL)
+            .await
+            .iter()
+            .all(|i| !i.is_used()),
         "the invitation is untouched"
     );
     assert_eq!(f.user_count("acme").await, seats);
@@ -863,7 +873,11 @@ async fn a_transaction_conflict_is_retried_and_the_confirmation_succeeds() {
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 
     assert_eq!(f.memberships(&sub).await.len(), 1);
-    assert!(f.invitations(INVITED_EMAIL).await.is_empty());
+    assert!(f
+        .invitations(INVITED_EMAIL)
+        .await
+        .iter()
+        .all(|i| i.is_used()));
     assert_eq!(f.user_count("acme").await, seats + 1);
 }
 
@@ -899,10 +913,12 @@ async fn conflicts_that_never_settle_fail_closed_without_a_partial_write() {
     assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
 
     assert!(f.memberships(&sub).await.is_empty(), "no membership");
-    assert_eq!(
-        f.invitations(INVITED_EMAIL).await.len(),
-        1,
-        "the invitation is still there"
+    assert!(
+        f.invitations(INVITED_EMAIL)
+            .await
+            .iter()
+            .all(|i| !i.is_used()),
+        "the invitation is still open"
     );
     assert_eq!(f.user_count("acme").await, seats, "userCount unchanged");
 }

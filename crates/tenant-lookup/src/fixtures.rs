@@ -58,5 +58,7 @@ pub fn invitation(pool: &str, email: &str, tenant_id: &str) -> Invitation {
         roles: vec![DEFAULT_ROLE.into()],
         invited_by: None,
         expires_at: None,
+        used_by: None,
+        used_at: None,
     }
 }

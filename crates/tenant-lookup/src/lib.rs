@@ -25,7 +25,7 @@ mod fixtures;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use domain::denial::{Denial, DenyCode};
-pub use handlers::{PostConfirmation, PreSignUp, PreTokenGeneration, Trigger};
+pub use handlers::{Explained, PostConfirmation, PreSignUp, PreTokenGeneration, Trigger};
 pub use store::cache::CachedDirectory;
 pub use store::dynamo::DynamoDirectory;
 pub use store::memory::InMemoryDirectory;

@@ -65,10 +65,10 @@ async fn a_user_with_a_verified_email_is_provisioned_and_gets_the_claims() {
         ("acme", vec!["editor".to_string()], NOW)
     );
     assert!(
-        !s.invitations()
+        s.invitations()
             .iter()
-            .any(|i| i.email == "new.hire@acme.example"),
-        "invitation consumed"
+            .any(|i| i.email == "new.hire@acme.example" && i.is_used()),
+        "invitation used (and kept as used)"
     );
     assert_eq!(s.tenant("acme").user_count, 2);
     assert_eq!(s.dir.requests().writes, 1);

@@ -318,7 +318,11 @@ async fn the_binary_attaches_and_checks_without_a_table() {
         t.pre_token_generation.as_str(),
     ];
     let checked = tenantctl(&[&["pool", "check", &pool][..], &wiring].concat());
-    assert!(!checked.status.success(), "an unwired pool fails the check");
+    assert_eq!(
+        checked.status.code(),
+        Some(4),
+        "an unwired pool fails the check (4: a condition failed)"
+    );
     let stderr = String::from_utf8_lossy(&checked.stderr);
     assert!(stderr.contains("PostConfirmation is not set"), "{stderr}");
 

@@ -7,10 +7,9 @@
 //! - [`EVERY_ITEM_KIND`]: the DynamoDB store's import and read tests;
 //! - [`README_EXAMPLE`]: the document the README shows, imported by `tenantctl`'s tests.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tenant_admin::DirectoryDocument;
+use tenant_admin::{DirectoryDocument, Known};
 use tenant_lookup::{DirectoryContents, InMemoryDirectory};
 
 use crate::workspace_root;
@@ -30,11 +29,17 @@ pub fn events_seed() -> DirectoryDocument {
 }
 
 /// A document validated into contents, as an import into an empty table would see it;
-/// `known_tenants` stand for tenants already in the directory.
+/// `known_tenants` stand for tenants already in the directory. Tiers the tenants name count as
+/// known whether or not the document defines them: a handler test may give a tenant a tier the
+/// in-memory directory lacks (its tokens then get no scopes).
 pub fn contents(json: &str, known_tenants: &[&str], created_at: i64) -> DirectoryContents {
-    let known: BTreeSet<String> = known_tenants.iter().map(|t| t.to_string()).collect();
-    DirectoryDocument::from_json(json)
-        .unwrap_or_else(|e| panic!("test seed does not parse: {e}"))
+    let document = DirectoryDocument::from_json(json)
+        .unwrap_or_else(|e| panic!("test seed does not parse: {e}"));
+    let known = Known {
+        tenants: known_tenants.iter().map(|t| t.to_string()).collect(),
+        tiers: document.tenants.iter().map(|t| t.tier.clone()).collect(),
+    };
+    document
         .validate(&known, created_at)
         .unwrap_or_else(|e| panic!("test seed is invalid: {e}"))
 }

@@ -53,7 +53,7 @@ pub fn decide(
     let refuse = |code, reason: String| Denial::new(code, reason).about(&tenant_id, found_by_email);
     let federated = idp_route.is_some();
     // A federated user of an IDP route is admitted by the route. An invitation that merely
-    // matches the email the IdP sent is only used (its roles granted, the invitation consumed)
+    // matches the email the IdP sent is only used (its roles granted, the invitation marked used)
     // when that email is verified: otherwise any IdP the tenant federates, trusted for email
     // or not, could claim any of the tenant's invitations by asserting its address.
     if federated
@@ -185,6 +185,8 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             invited_by: None,
             expires_at: None,
+            used_by: None,
+            used_at: None,
         })
     }
 

@@ -184,6 +184,10 @@ pub struct Membership {
     pub created_at: i64,
 }
 
+/// An invitation of one email address (in one pool) into one tenant. It admits once: the
+/// provisioning it admits marks it used (who, when) in the same transaction, and a used
+/// invitation stays in the directory as the record that the address joined, so that neither an
+/// import nor `tenantctl invite create` brings it back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
     pub user_pool_id: String,
@@ -194,11 +198,25 @@ pub struct Invitation {
     pub invited_by: Option<String>,
     /// Epoch seconds; `None` never expires.
     pub expires_at: Option<i64>,
+    /// The `sub` of the user whose provisioning used the invitation; `None` while unused.
+    pub used_by: Option<String>,
+    /// When it was used (epoch seconds).
+    pub used_at: Option<i64>,
 }
 
 impl Invitation {
+    /// Not expired at `now_epoch_seconds` (used or not).
     pub fn is_valid_at(&self, now_epoch_seconds: i64) -> bool {
         self.expires_at.is_none_or(|t| now_epoch_seconds < t)
+    }
+
+    pub fn is_used(&self) -> bool {
+        self.used_by.is_some()
+    }
+
+    /// Unused and unexpired: the only invitations the triggers consider.
+    pub fn is_open_at(&self, now_epoch_seconds: i64) -> bool {
+        !self.is_used() && self.is_valid_at(now_epoch_seconds)
     }
 }
 
@@ -317,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn invitations_expire_at_their_timestamp() {
+    fn invitations_expire_at_their_timestamp_and_admit_once() {
         let inv = Invitation {
             user_pool_id: "p".into(),
             email: "e@x".into(),
@@ -325,8 +343,17 @@ mod tests {
             roles: vec![],
             invited_by: None,
             expires_at: Some(100),
+            used_by: None,
+            used_at: None,
         };
         assert!(inv.is_valid_at(99));
         assert!(!inv.is_valid_at(100));
+        assert!(inv.is_open_at(99));
+        let used = Invitation {
+            used_by: Some("sub".into()),
+            used_at: Some(50),
+            ..inv
+        };
+        assert!(used.is_valid_at(99) && !used.is_open_at(99), "used once");
     }
 }

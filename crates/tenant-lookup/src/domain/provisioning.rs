@@ -1,5 +1,5 @@
 //! Provisioning a user who has no membership yet: resolve the tenant they may join, admit them
-//! by the rules of their path, then write the membership, the invitation used and the seat in
+//! by the rules of their path, then write the membership, the invitation marked used and the seat in
 //! one transaction. The one sequence that post confirmation and first-token provisioning share.
 
 use crate::domain::admission::{self, Admission, AdmissionPath};
@@ -92,7 +92,7 @@ async fn provision<D: Directory>(
         )),
         ProvisionOutcome::InvitationGone => Err(refuse(
             DenyCode::SignupNotAllowed,
-            format!("the invitation to {tenant} was consumed or withdrawn meanwhile"),
+            format!("the invitation to {tenant} was used, revoked or expired meanwhile"),
         )),
     }
 }

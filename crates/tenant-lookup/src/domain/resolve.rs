@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | is this user already placed? (post confirmation) | [`TenantResolver::existing_membership`] | memberships of (pool, sub): any one |
 //! | which tenant is this member's? (pre token generation) | [`TenantResolver::member`] | memberships of (pool, sub), `POOL` and `CLIENT` routes |
-//! | which tenant may this new user join? (pre sign-up, provisioning) | [`TenantResolver::candidate`] | `POOL`, `CLIENT`, `IDP` (federated users) routes, unexpired invitations for the email, `DOMAIN` route |
+//! | which tenant may this new user join? (pre sign-up, provisioning) | [`TenantResolver::candidate`] | `POOL`, `CLIENT`, `IDP` (federated users) routes, open (unused, unexpired) invitations for the email, `DOMAIN` route |
 //! | which tenant is this app client's? (client credentials) | [`TenantResolver::machine`] | the `CLIENT` route |
 //!
 //! Precedence: the explicit sources (`POOL`, `CLIENT`, `IDP` routes and memberships) must all
@@ -253,7 +253,8 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
     }
 
     /// Sign-up and provisioning: `POOL`, `CLIENT` and (federated users) `IDP` routes, then an
-    /// unexpired invitation for the email, then the `DOMAIN` route as a default.
+    /// open invitation for the email (used and expired ones are ignored), then the `DOMAIN`
+    /// route as a default.
     pub async fn candidate(&self, subject: &Subject) -> Result<AdmissionCandidate, Denial> {
         let invitations = async {
             match subject.email.as_deref() {
@@ -269,7 +270,7 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
         let (route, idp_route) = routes?;
         let invitations: Vec<Invitation> = invitations?
             .into_iter()
-            .filter(|i| i.is_valid_at(self.now_epoch_seconds))
+            .filter(|i| i.is_open_at(self.now_epoch_seconds))
             .collect();
 
         let found_by_email = route.is_none();

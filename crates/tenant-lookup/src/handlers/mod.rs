@@ -27,6 +27,16 @@ pub trait Trigger: Send + Sync {
     fn handle(&self, event: Value) -> impl Future<Output = Result<Value, Denial>> + Send;
 }
 
+/// A trigger's answer together with what decided it: the verdict of an answer, the denial's
+/// code and reason otherwise. `tenantctl explain` runs the handlers through this, so that it
+/// shows exactly what the function answers and why.
+#[derive(Debug)]
+pub struct Explained {
+    pub result: Result<Value, Denial>,
+    /// `None` for a denial.
+    pub verdict: Option<Verdict>,
+}
+
 /// One trigger's steps, run by [`answer`].
 trait Steps: Send + Sync {
     type Decision: Send;
@@ -54,12 +64,15 @@ trait Steps: Send + Sync {
 }
 
 /// Read → check → decide → render → log, for every trigger.
-async fn answer<S: Steps>(steps: &S, raw: Value) -> Result<Value, Denial> {
+async fn answer<S: Steps>(steps: &S, raw: Value) -> Explained {
     let event = match UserPoolEvent::from_value(&raw) {
         Ok(event) => event,
         Err(denial) => {
             log_outcome(None, Err(&denial));
-            return Err(denial);
+            return Explained {
+                result: Err(denial),
+                verdict: None,
+            };
         }
     };
     let answered = async {
@@ -73,12 +86,19 @@ async fn answer<S: Steps>(steps: &S, raw: Value) -> Result<Value, Denial> {
     .await;
     match answered {
         Ok((response, decision)) => {
-            log_outcome(Some(&event), Ok(S::verdict(&decision)));
-            Ok(response)
+            let verdict = S::verdict(&decision);
+            log_outcome(Some(&event), Ok(verdict));
+            Explained {
+                result: Ok(response),
+                verdict: Some(verdict.clone()),
+            }
         }
         Err(denial) => {
             log_outcome(Some(&event), Err(&denial));
-            Err(denial)
+            Explained {
+                result: Err(denial),
+                verdict: None,
+            }
         }
     }
 }

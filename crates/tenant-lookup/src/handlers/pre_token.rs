@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{answer, Steps, Trigger};
+use super::{answer, Explained, Steps, Trigger};
 use crate::clock::Clock;
 use crate::cognito::event::{TriggerSource, UserPoolEvent};
 use crate::cognito::response::{respond, PreTokenResponseV1, PreTokenResponseV2};
@@ -102,10 +102,17 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
     }
 }
 
+impl<D: Directory> PreTokenGeneration<D> {
+    /// The answer with what decided it (see [`Explained`]).
+    pub async fn explain(&self, event: Value) -> Explained {
+        answer(self, event).await
+    }
+}
+
 impl<D: Directory> Trigger for PreTokenGeneration<D> {
     const NAME: &'static str = "pre-token-generation";
 
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
-        answer(self, event).await
+        answer(self, event).await.result
     }
 }

@@ -1,8 +1,8 @@
-//! The provisioning transaction: membership put, provisioning guard put, invitation delete and
-//! seat increment in one `TransactWriteItems`, and what its cancellation reasons mean.
+//! The provisioning transaction: membership put, provisioning guard put, invitation marked used
+//! and seat increment in one `TransactWriteItems`, and what its cancellation reasons mean.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{CancellationReason, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem, Update};
 
 use super::codec::{
     attr, build_error, membership_from_item, membership_item, n, s, tenant_from_item, unavailable,
@@ -73,18 +73,30 @@ fn provision_items(
 
     if let (Some(tenant), Some(email)) = (&request.invitation_tenant_id, &request.invitation_email)
     {
+        // Used once: marked with who and when, and kept (without its expiry, so that the TTL
+        // never deletes the record and an import cannot bring the invitation back). It must
+        // still be open: not used, revoked or expired since resolution read it.
         let email = email.trim().to_ascii_lowercase();
-        let delete = Delete::builder()
+        let used = Update::builder()
             .table_name(table)
             .key(keys::PK, s(keys::invite_pk(&m.user_pool_id, &email)))
             .key(keys::SK, s(keys::tenant_sk(tenant)))
-            .condition_expression("attribute_exists(#pk)")
+            .update_expression("SET #usedBy = :sub, #usedAt = :now REMOVE #expires")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(#usedBy) \
+                 AND (attribute_not_exists(#expires) OR #expires > :now)",
+            )
             .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#usedBy", attr::USED_BY)
+            .expression_attribute_names("#usedAt", attr::USED_AT)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_values(":sub", s(m.sub.as_str()))
+            .expression_attribute_values(":now", n(m.created_at))
             .build()
             .map_err(build_error)?;
         items.push((
             Slot::Invitation,
-            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(used).build(),
         ));
     }
 
@@ -314,8 +326,13 @@ mod tests {
                 Slot::Tenant
             ]
         );
-        let delete = items[2].1.delete().unwrap();
-        assert_eq!(delete.key()[keys::PK], s("INVITE#p#a@acme.example"));
+        let used = items[2].1.update().unwrap();
+        assert_eq!(used.key()[keys::PK], s("INVITE#p#a@acme.example"));
+        assert_eq!(
+            used.update_expression(),
+            "SET #usedBy = :sub, #usedAt = :now REMOVE #expires"
+        );
+        assert_eq!(used.expression_attribute_values().unwrap()[":sub"], s("s"));
         let without = ProvisionRequest {
             membership: m,
             invitation_tenant_id: None,
