@@ -19,7 +19,12 @@ pub struct Config {
     pub claims: ClaimNames,
     pub groups_mode: GroupsMode,
     pub no_tenant_policy: NoTenantPolicy,
+    /// The CloudWatch namespace of the functions' metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
 }
+
+/// `METRICS_NAMESPACE` when unset.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "CognitoTenantTriggers";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {variable}: {problem}")]
@@ -111,6 +116,21 @@ impl Config {
             ));
         }
 
+        let metrics_namespace =
+            var("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string());
+        if metrics_namespace.len() > 255
+            || metrics_namespace.starts_with("AWS/")
+            || !metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
+        {
+            return Err(err(
+                "METRICS_NAMESPACE",
+                "must be a CloudWatch namespace: up to 255 of A-Z a-z 0-9 . - _ / # : and space, \
+                 not starting with AWS/",
+            ));
+        }
+
         Ok(Config {
             table_name,
             cache_ttl,
@@ -121,6 +141,7 @@ impl Config {
             },
             groups_mode,
             no_tenant_policy,
+            metrics_namespace,
         })
     }
 }
@@ -211,6 +232,7 @@ mod tests {
         assert_eq!(c.claims.tenant_id, "tenantId");
         assert_eq!(c.claims.tenant_tier, "tenantTier");
         assert_eq!(c.claims.tenant_attribute, "custom:tenantId");
+        assert_eq!(c.metrics_namespace, "CognitoTenantTriggers");
     }
 
     #[test]
@@ -223,6 +245,8 @@ mod tests {
             ("TENANT_ID_CLAIM", "sub"),
             ("TENANT_TIER_CLAIM", "cognito:groups"),
             ("TENANT_ATTRIBUTE", "tenant"),
+            ("METRICS_NAMESPACE", "AWS/Lambda"),
+            ("METRICS_NAMESPACE", "tenants{prod}"),
         ] {
             let e = from(&[("TENANT_TABLE", "t"), (k, v)]).unwrap_err();
             assert_eq!(e.variable, k);
@@ -260,8 +284,10 @@ mod tests {
             ("GROUPS_MODE", "merge"),
             ("NO_TENANT_POLICY", "issue-without-tenant-claims"),
             ("TENANT_ID_CLAIM", "tid"),
+            ("METRICS_NAMESPACE", "CognitoTenantTriggers/prod-stack"),
         ])
         .unwrap();
+        assert_eq!(c.metrics_namespace, "CognitoTenantTriggers/prod-stack");
         assert_eq!(c.cache_ttl, Duration::from_secs(5));
         assert_eq!(c.groups_mode, GroupsMode::Merge);
         assert_eq!(c.no_tenant_policy, NoTenantPolicy::IssueWithoutTenantClaims);

@@ -6,7 +6,8 @@
 //!   cached), the key scheme and the item codec;
 //! - [`cognito`]: the trigger events read leniently and the responses written exactly;
 //! - [`handlers`]: each trigger once, parse → decide → render → log;
-//! - [`lambda`]: the wiring every function binary shares.
+//! - [`lambda`]: the wiring every function binary shares; [`telemetry`]: its log context and
+//!   metrics.
 
 pub mod clock;
 pub mod cognito;
@@ -16,6 +17,7 @@ pub mod handlers;
 pub mod lambda;
 pub mod logging;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(test)]
 mod fixtures;

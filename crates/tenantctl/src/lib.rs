@@ -16,6 +16,7 @@ pub mod explain;
 pub mod invite;
 pub mod member;
 pub mod output;
+pub mod pool;
 pub mod progress;
 pub mod reconcile;
 pub mod route;
@@ -73,6 +74,10 @@ pub enum Command {
     Export(directory::ExportArgs),
     /// Create the table (pay per request, GSI1, TTL on expiresAt). Does nothing if it exists.
     CreateTable,
+    /// Attach the functions to an existing user pool, or check that they are attached
+    /// (Cognito, not the table: see `pool.rs`).
+    #[command(subcommand)]
+    Pool(pool::PoolCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +148,12 @@ pub async fn execute(ctx: &mut Context<'_>, command: &Command) -> Result<(), Cli
         Command::Import(a) => directory::import(ctx, a).await?,
         Command::Export(a) => directory::export(ctx, a).await?,
         Command::CreateTable => directory::create_table(ctx).await?,
+        Command::Pool(_) => {
+            return Err(CliError::Usage(
+                "pool commands talk to Cognito, not to the table: run them with pool::execute"
+                    .into(),
+            ))
+        }
     }
     ctx.out.flush()?;
     Ok(())

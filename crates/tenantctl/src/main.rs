@@ -7,12 +7,16 @@ use aws_config::BehaviorVersion;
 use clap::Parser;
 use tenant_admin::TenantTable;
 use tenant_lookup::DynamoDirectory;
+use tenantctl::pool::{self, PoolError};
 use tenantctl::progress::Bar;
-use tenantctl::{exit_code, Cli, CliError, Context};
+use tenantctl::{exit_code, Cli, CliError, Command, Context};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Pool(command) = &cli.command {
+        return attach_or_check(command).await;
+    }
     let table = match cli.table() {
         Ok(t) => t.to_string(),
         Err(e) => return fail(&e),
@@ -45,6 +49,26 @@ async fn main() -> ExitCode {
     match tenantctl::execute(&mut ctx, &cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(&e),
+    }
+}
+
+/// `tenantctl pool ...`: Cognito, no table. Exit 4 when `check` finds the pool not wired as
+/// expected (a condition failed), 1 when Cognito cannot be asked.
+async fn attach_or_check(command: &pool::PoolCommand) -> ExitCode {
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(tenant_lookup::store::dynamo::sdk::https_client())
+        .load()
+        .await;
+    let client = aws_sdk_cognitoidentityprovider::Client::new(&config);
+    match pool::execute(&client, command, &mut io::stdout().lock()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tenantctl: {e}");
+            ExitCode::from(match e {
+                PoolError::Check { .. } => 4,
+                _ => 1,
+            })
+        }
     }
 }
 

@@ -13,6 +13,7 @@ pub mod lambda_watch;
 pub mod logs;
 pub mod moto;
 pub mod process;
+pub mod runtime;
 pub mod seeds;
 
 pub use lambda_watch::LambdaWatch;

@@ -111,8 +111,10 @@ pub fn decide(
         return Err(refuse(
             DenyCode::SeatLimitReached,
             format!(
-                "tenant {} has {} of {:?} seats taken",
-                tenant.id, tenant.user_count, tenant.max_users
+                "tenant {} has {} of {} seats taken",
+                tenant.id,
+                tenant.user_count,
+                tenant.max_users.unwrap_or_default()
             ),
         ));
     }

@@ -53,6 +53,8 @@ impl<D: Directory> PostConfirmation<D> {
 }
 
 impl<D: Directory> Trigger for PostConfirmation<D> {
+    const NAME: &'static str = "post-confirmation";
+
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
         answer(self, event).await.result
     }

@@ -63,6 +63,8 @@ impl<D: Directory> PreSignUp<D> {
 }
 
 impl<D: Directory> Trigger for PreSignUp<D> {
+    const NAME: &'static str = "pre-signup";
+
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
         answer(self, event).await.result
     }

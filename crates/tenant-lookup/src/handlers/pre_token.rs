@@ -109,6 +109,8 @@ impl<D: Directory> PreTokenGeneration<D> {
 }
 
 impl<D: Directory> Trigger for PreTokenGeneration<D> {
+    const NAME: &'static str = "pre-token-generation";
+
     async fn handle(&self, event: Value) -> Result<Value, Denial> {
         answer(self, event).await.result
     }

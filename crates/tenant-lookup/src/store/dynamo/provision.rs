@@ -16,6 +16,7 @@ use super::DynamoDirectory;
 const PROVISION_ATTEMPTS: u32 = 3;
 use crate::domain::model::{Tenant, TenantStatus};
 use crate::store::{keys, Directory, DirectoryError, ProvisionOutcome, ProvisionRequest};
+use crate::telemetry;
 
 /// The role of each item of the provisioning transaction, in order: cancellation reasons come
 /// back in the same order as the items.
@@ -141,8 +142,14 @@ impl DynamoDirectory {
                 self.pause(attempt).await;
             }
             match self.try_provision(request, items.clone()).await? {
-                Attempt::Done(outcome) => return Ok(outcome),
-                Attempt::Retry(why) => last = why,
+                Attempt::Done(outcome) => {
+                    telemetry::provisioned(&outcome);
+                    return Ok(outcome);
+                }
+                Attempt::Retry(why) => {
+                    telemetry::provisioning_conflict_retried();
+                    last = why
+                }
             }
         }
         Err(DirectoryError::Unavailable(format!(
