@@ -214,7 +214,8 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
                         return Err(denied(
                             DenyCode::MembershipSuspended,
                             format!("membership in {} is suspended", r.tenant_id),
-                        ))
+                        )
+                        .about(&r.tenant_id, false))
                     }
                     None => {
                         return Err(denied(
