@@ -10,6 +10,10 @@ fn handler() -> PreTokenHandler {
     Setup::new(pre_token).handler
 }
 
+fn levels(lines: &[Value]) -> Vec<&str> {
+    lines.iter().map(|l| l["level"].as_str().unwrap_or("?")).collect()
+}
+
 fn event(sub: &str) -> Value {
     json!({
         "version": "2", "triggerSource": "TokenGeneration_Authentication", "region": "us-east-1",
@@ -46,6 +50,8 @@ async fn logs_carry_ids_and_the_decision_but_no_pii() {
     assert_eq!(lines[0]["fields"]["user_pool_id"], POOL);
     assert_eq!(lines[0]["fields"]["client_id"], "shared-web");
     assert_eq!(lines[0]["fields"]["sub"], ALICE);
+    // A decision is INFO, a refusal WARN: only a directory failure is an ERROR (alarms read it).
+    assert_eq!(levels(&lines), ["INFO", "WARN", "WARN"], "{text}");
     assert_eq!(lines[1]["fields"]["decision"], "deny");
     assert_eq!(lines[1]["fields"]["code"], "NO_TENANT");
     assert_eq!(
@@ -55,4 +61,19 @@ async fn logs_carry_ids_and_the_decision_but_no_pii() {
     for pii in ["jane.doe", "Jane Doe", "+1206", "example.com"] {
         assert!(!text.contains(pii), "log contains {pii}: {text}");
     }
+}
+
+#[tokio::test]
+async fn a_directory_failure_is_the_only_denial_logged_as_an_error() {
+    let setup = Setup::new(pre_token);
+    setup.dir.set_unavailable(true);
+    let ((), captured) = capture(async {
+        let denial = setup.handler.handle(event(ALICE)).await.unwrap_err();
+        assert_eq!(denial.code.as_str(), "DIRECTORY_UNAVAILABLE");
+    })
+    .await;
+    let lines = captured.lines();
+    assert_eq!(levels(&lines), ["ERROR"], "{}", captured.text());
+    assert_eq!(lines[0]["fields"]["code"], "DIRECTORY_UNAVAILABLE");
+    assert_eq!(lines[0]["fields"]["decision"], "deny");
 }
