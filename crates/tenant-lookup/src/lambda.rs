@@ -73,7 +73,8 @@ pub async fn run<T: Trigger>(make: impl FnOnce(Init) -> T) -> Result<(), lambda_
         tracing::warn!(reason = %e, "directory warm-up failed");
     }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let directory = CachedDirectory::new(directory, config.cache_ttl, clock.clone());
+    let directory = CachedDirectory::new(directory, config.cache_ttl, clock.clone())
+        .with_stale_if_error(config.stale_if_error);
     let trigger = make(Init {
         directory,
         clock,

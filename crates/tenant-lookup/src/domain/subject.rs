@@ -1,6 +1,6 @@
 //! Who is asking: what an event says about the user and the caller.
 
-use crate::domain::denial::{DenyCode, Denial};
+use crate::domain::denial::{Denial, DenyCode};
 use crate::domain::model::Route;
 
 /// What an event says about who is asking. None of it is trusted on its own: it only
