@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 pub mod events;
+pub mod gen;
 pub mod handlers;
+pub mod invariants;
 pub mod logs;
 pub mod moto;
 pub mod seeds;
