@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 pub mod events;
+pub mod fault_proxy;
 pub mod gen;
 pub mod handlers;
 pub mod invariants;
@@ -11,9 +12,10 @@ pub mod logs;
 pub mod moto;
 pub mod seeds;
 
+pub use fault_proxy::{Fault, FaultProxy, Rule};
 pub use moto::{
-    client, fresh_table, moto, unique_table_name, InjectedConflicts, MotoServer, RequestCounter,
-    TestTable,
+    client, fresh_table, moto, production_client, seeded_table, unique_table_name,
+    InjectedConflicts, MotoServer, RequestCounter, TestTable,
 };
 
 /// The workspace root (this crate is `crates/test-support`).

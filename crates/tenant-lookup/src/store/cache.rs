@@ -86,6 +86,15 @@ impl<K: Eq + Hash + Clone, V: Clone> TtlMap<K, V> {
     }
 }
 
+/// The head of a store error's text: the SDK's carries the whole raw response.
+fn short(reason: &str) -> &str {
+    let mut end = reason.len().min(160);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    &reason[..end]
+}
+
 /// Why an answer was served stale (the `cause` field of the WARN line).
 #[derive(Clone, Copy)]
 enum StaleCause {
@@ -187,7 +196,7 @@ impl<D: Directory> CachedDirectory<D> {
                 StaleCause::ReadFailed => "read-failed",
                 StaleCause::FailedMomentsAgo => "failed-moments-ago",
             },
-            reason = error.unwrap_or_default(),
+            reason = short(error.unwrap_or_default()),
             "directory unavailable: serving a cached answer past its TTL"
         );
     }
