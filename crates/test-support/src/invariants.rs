@@ -150,6 +150,26 @@ impl Handlers {
         event: &Value,
         logs: bool,
     ) -> Result<Result<Value, Denial>, String> {
+        self.run(function, event, logs)
+            .await
+            .map(|(result, _)| result)
+    }
+
+    /// [`Handlers::run_checked`] with the logs, which must not be empty.
+    pub async fn run_logged(
+        &self,
+        function: Function,
+        event: &Value,
+    ) -> Result<(Result<Value, Denial>, String), String> {
+        self.run(function, event, true).await
+    }
+
+    async fn run(
+        &self,
+        function: Function,
+        event: &Value,
+        logs: bool,
+    ) -> Result<(Result<Value, Denial>, String), String> {
         let before = self.dir.contents();
         let (result, text) = if logs {
             let (result, captured) = capture_all(self.handle(function, event.clone())).await;
@@ -171,7 +191,7 @@ impl Handlers {
             problems.push(format!("log lines carry {leaks:?}: {text}"));
         }
         if problems.is_empty() {
-            Ok(result)
+            Ok((result, text))
         } else {
             Err(format!(
                 "{} broke a promise: {}\n  event:  {}\n  answer: {}",
