@@ -14,6 +14,16 @@ VENV_STAMP  := $(VENV)/.tools-requirements.stamp
 # Target architecture of `make package` (cargo lambda build): arm64 or x86_64.
 ARCH        ?= arm64
 FUNCTIONS   := pre-signup post-confirmation pre-token-generation
+# Project-local tools built with cargo (cargo-fuzz), kept out of ~/.cargo.
+TOOLS       := .tools
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ  := $(TOOLS)/bin/cargo-fuzz
+# make fuzz: seconds per fuzz target, and how many times their default cases the property
+# tests run (400: over a million cases in all).
+FUZZ_SECONDS   ?= 600
+PROPTEST_SCALE ?= 400
+# make load: invocations per function.
+LOAD_INVOCATIONS ?= 1000
 
 # Local runs never talk to AWS: a region, dummy credentials, no instance-metadata probing
 # (without these the SDK spends seconds on IMDS before failing).
@@ -23,7 +33,7 @@ LOCAL_AWS_ENV := env -u AWS_PROFILE -u AWS_SESSION_TOKEN \
 	AWS_EC2_METADATA_DISABLED=true \
 	AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help venv build fmt fmt-check clippy lint-infra test ci bench package demo clean distclean
+.PHONY: help venv build fmt fmt-check clippy lint-infra test ci bench fuzz load package demo clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -40,6 +50,9 @@ $(VENV_STAMP): tools-requirements.txt
 	@touch $@
 
 venv: $(VENV_STAMP) ## install moto[server], cargo-lambda, cfn-lint into .venv
+
+$(CARGO_FUZZ):
+	$(CARGO) install --root $(TOOLS) --locked --version $(CARGO_FUZZ_VERSION) cargo-fuzz
 
 # ------------------------------------------------------------------ Rust
 build: ## cargo build of every binary (debug)
@@ -65,6 +78,16 @@ test: venv build ## cargo test --workspace, with moto_server and cargo-lambda fr
 	  $(CARGO) test --workspace $(CARGO_FLAGS)
 
 ci: fmt-check clippy lint-infra test ## everything CI runs (.ci/run)
+
+# ------------------------------------------------------------------ robustness (docs/reliability.md)
+# Nightly for cargo-fuzz only (fuzz/ is outside the workspace); everything else stays stable.
+fuzz: venv $(CARGO_FUZZ) ## fuzz each trigger FUZZ_SECONDS (nightly), then property tests x PROPTEST_SCALE; prints counts
+	$(LOCAL_AWS_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) PROPTEST_SCALE=$(PROPTEST_SCALE) \
+	  bash scripts/fuzz.sh
+
+load: venv ## LOAD_INVOCATIONS concurrent invocations per function against moto; throughput, p50/p99
+	$(LOCAL_AWS_ENV) LOAD_INVOCATIONS=$(LOAD_INVOCATIONS) \
+	  $(CARGO) test --profile props -p integration-tests --test load $(CARGO_FLAGS) -- --ignored --nocapture
 
 # ------------------------------------------------------------------ performance and size
 bench: venv ## criterion benchmarks of tenant-lookup, release binary sizes, peak memory of one invocation
@@ -101,9 +124,9 @@ package: venv ## cargo lambda build --release (ARCH=arm64|x86_64): target/lambda
 demo: venv build ## moto + cargo lambda watch + every event in events/, summarized
 	bash scripts/demo.sh
 
-clean: ## cargo clean, demo logs, sam build output (keeps .venv)
+clean: ## cargo clean, demo logs, sam build output, fuzz builds (keeps .venv and .tools)
 	$(CARGO) clean
-	rm -rf .demo infra/.aws-sam
+	rm -rf .demo infra/.aws-sam fuzz/target
 
-distclean: clean ## clean, and remove .venv too
-	rm -rf $(VENV)
+distclean: clean ## clean, and remove .venv and .tools too
+	rm -rf $(VENV) $(TOOLS)

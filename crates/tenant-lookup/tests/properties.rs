@@ -4,9 +4,10 @@
 //! promises of `test_support::invariants` (whatever the rules decide) and every log line for
 //! the event's personal data.
 //!
-//! `make test` runs a few thousand cases; `PROPTEST_CASES=N` runs N per property instead
-//! (`make fuzz` runs over a million in all). Each property prints how many cases held and what
-//! the answers were, so a property that stopped reaching its subject shows it.
+//! `make test` runs a few thousand cases; `PROPTEST_SCALE=K` runs K times as many per
+//! property, `PROPTEST_CASES=N` exactly N (`make fuzz` runs over a million in all). Each
+//! property prints how many cases held and what the answers were, so a property that stopped
+//! reaching its subject shows it.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -19,12 +20,12 @@ use tenant_lookup::{Config, Denial};
 use test_support::gen::{self, Function, Sizes};
 use test_support::invariants::{Handlers, COGNITO_RESERVED_CLAIMS};
 
-/// Cases of a property: `default`, or `PROPTEST_CASES`.
+/// Cases of a property: `PROPTEST_CASES` if set, else `default` times `PROPTEST_SCALE`
+/// (1 unless set; `make fuzz` sets it).
 fn cases(default: u32) -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    let var = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u32>().ok());
+    var("PROPTEST_CASES")
+        .unwrap_or_else(|| default.saturating_mul(var("PROPTEST_SCALE").unwrap_or(1)))
 }
 
 /// What the answers of a property's cases were: `answered`, or the denial code (with the
