@@ -79,10 +79,10 @@ fn config(table: &str) -> Config {
         .expect("valid configuration")
 }
 
-/// The function's directory: the table through the harness's client, with room for a
-/// thousand connections queueing at moto's listen backlog and a thousand requests at its one
-/// request at a time.
-fn cached(table: &TestTable, requests: &RequestCounter) -> CachedDirectory<DynamoDirectory> {
+/// The table through the harness's client, with room for a thousand connections queueing at
+/// moto's listen backlog and a thousand requests at its one request at a time. One client
+/// (one connection pool) for every phase: moto serves each open connection with a thread.
+fn load_directory(table: &TestTable, requests: &RequestCounter) -> DynamoDirectory {
     let config = table
         .client()
         .config()
@@ -95,10 +95,15 @@ fn cached(table: &TestTable, requests: &RequestCounter) -> CachedDirectory<Dynam
         )
         .interceptor(requests.clone())
         .build();
-    let directory = DynamoDirectory::new(aws_sdk_dynamodb::Client::from_conf(config), table.name());
+    DynamoDirectory::new(aws_sdk_dynamodb::Client::from_conf(config), table.name())
+}
+
+/// A function's cache, fresh (cold), over `directory`.
+fn cached(directory: &DynamoDirectory) -> CachedDirectory<DynamoDirectory> {
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(NOW));
-    let c = self::config(table.name());
-    CachedDirectory::new(directory, c.cache_ttl, clock).with_stale_if_error(c.stale_if_error)
+    let c = config(directory.table());
+    CachedDirectory::new(directory.clone(), c.cache_ttl, clock)
+        .with_stale_if_error(c.stale_if_error)
 }
 
 /// Latencies and answers of one phase.
@@ -225,7 +230,8 @@ async fn a_thousand_invocations_at_once_per_function() {
     // 1. Pre sign-up: reads only.
     let before = table.admin.export().await.expect("export");
     let requests = RequestCounter::default();
-    let handler = Arc::new(PreSignUp::new(cached(&table, &requests), clock.clone()));
+    let directory = load_directory(&table, &requests);
+    let handler = Arc::new(PreSignUp::new(cached(&directory), clock.clone()));
     let events = (0..n)
         .map(|i| {
             let mut ev = user_event("pre-signup/signup-domain-route-self-signup.json", i);
@@ -260,11 +266,8 @@ async fn a_thousand_invocations_at_once_per_function() {
     );
 
     // 2. Post confirmation: users 0..users, and a retry of each of the first n/10.
-    let requests = RequestCounter::default();
-    let handler = Arc::new(PostConfirmation::new(
-        cached(&table, &requests),
-        clock.clone(),
-    ));
+    requests.reset();
+    let handler = Arc::new(PostConfirmation::new(cached(&directory), clock.clone()));
     let confirming: Vec<usize> = (0..users).chain(0..n / 10).collect();
     let events = confirming
         .iter()
@@ -337,15 +340,13 @@ async fn a_thousand_invocations_at_once_per_function() {
     );
 
     // 3. Pre token generation: every member's token, and machine tokens.
-    let requests = RequestCounter::default();
+    requests.reset();
     let handler = Arc::new(PreTokenGeneration::new(
-        cached(&table, &requests),
+        cached(&directory),
         clock,
         &config(table.name()),
     ));
-    let member_list: Vec<usize> = (0..users)
-        .filter(|i| admitted.contains(&sub(*i)))
-        .collect();
+    let member_list: Vec<usize> = (0..users).filter(|i| admitted.contains(&sub(*i))).collect();
     let events = (0..n)
         .map(|k| {
             if k % 10 == 9 {
@@ -362,6 +363,9 @@ async fn a_thousand_invocations_at_once_per_function() {
     let tokens = phase("pre-token-generation", handler, events).await;
     tokens.report(&requests);
     for (i, result) in &tokens.answers {
+        if let Err(d) = result {
+            panic!("token {i}: {d:?}");
+        }
         let got = answer(result.clone());
         if *i == usize::MAX {
             assert_eq!(got, expected(MACHINE_TOKEN));
