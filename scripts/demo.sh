@@ -4,7 +4,8 @@
 #   -> tenantctl create-table + import events/seed.json
 #   -> cargo lambda watch (the three functions, on a free loopback invoke port)
 #   -> cargo lambda invoke for every events/<function>/<event>.json, with a short summary
-#      per event, compared with <event>.expected.json, and the directory changes.
+#      per event, compared with <event>.expected.json, why it got that answer (tenantctl
+#      explain: the sources consulted and the rule that decided), and the directory changes.
 # Everything started here is stopped on exit. Logs: .demo/ (gitignored).
 #
 # Environment (all optional): TENANT_TABLE, CACHE_TTL_SECONDS, GROUPS_MODE, NO_TENANT_POLICY,
@@ -38,33 +39,9 @@ MOTO_PID=""
 WATCH_PID=""
 INVOKE_PID=""
 
-# Stop one process we started, and whatever it started (children first collected, so
-# that nothing is orphaned): TERM, a bounded wait, then KILL.
-stop_tree() {
-  local pid=$1 name=$2 kids i
-  [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kids=$("${HELP_PY[@]}" descendants "$pid" 2>/dev/null || true)
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    # A zombie still answers kill -0: reap it if it is ours and has exited.
-    [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) == Z ]] && break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; then
-    say "demo: $name did not stop on TERM; killing it" >&2
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-  for k in $kids; do
-    if kill -0 "$k" 2>/dev/null; then
-      kill -TERM "$k" 2>/dev/null || true
-      sleep 0.2
-      kill -KILL "$k" 2>/dev/null || true
-    fi
-  done
-}
+# stop_tree PID NAME: TERM (then KILL) one process we started and whatever it started.
+# shellcheck source=scripts/proc.sh
+source "$ROOT/scripts/proc.sh"
 
 cleanup() {
   local rc=$?
@@ -220,6 +197,10 @@ for fn in "${FUNCS[@]+"${FUNCS[@]}"}"; do
     name=$(basename "$ev" .json)
     out=$DEMO_DIR/invoke/$fn/$name.json
     err=$DEMO_DIR/invoke/$fn/$name.stderr.log
+    why=$DEMO_DIR/invoke/$fn/$name.explain.json
+    # Why: the function's own decision code against the directory as the event finds it,
+    # writing nothing (tenantctl explain), before the event is sent.
+    tenantctl explain --json --function "$fn" "$ev" >"$why" || : >"$why"
     rc=0
     # -v logs the function's error document verbatim, to stdout (the summary reads it
     # from there); RUST_LOG, meant for the functions, would override -v, hence env -u.
@@ -231,7 +212,7 @@ for fn in "${FUNCS[@]+"${FUNCS[@]}"}"; do
     wait "$INVOKE_PID" || rc=$?
     INVOKE_PID=""
     src=0
-    "${SUM_PY[@]}" invoke "$fn" "$ev" "$out" "$err" "$rc" "$TALLY" || src=$?
+    "${SUM_PY[@]}" invoke "$fn" "$ev" "$out" "$err" "$rc" "$TALLY" "$why" || src=$?
     # What did this event write? (post confirmation provisions; pre token generation may
     # provision on a first token; pre sign-up must write nothing.)
     snapshot "$fn-$name"

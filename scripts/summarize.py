@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Human summaries for scripts/demo.sh (Python 3 standard library only).
+"""Human summaries for scripts/demo.sh and scripts/pool.sh (Python 3 standard library only).
 
   summarize.py bins < cargo-metadata.json          workspace binary names, one a line
   summarize.py target-dir < cargo-metadata.json    cargo's target directory
-  summarize.py invoke FUNCTION EVENT STDOUT STDERR RC TALLY
+  summarize.py invoke FUNCTION EVENT STDOUT STDERR RC TALLY [EXPLANATION]
         one event's outcome (what Cognito would get back), compared with the
         EVENT's .expected.json when there is one; a mismatch's diff goes beside STDOUT.
+        With EXPLANATION (tenantctl explain --json, run before the event): why, the sources
+        that answered and the rule that decided, and whether explain agrees with the function.
         Exit 3 when the function gave no answer at all (not even an error).
   summarize.py delta BEFORE AFTER [quiet]          what changed in the directory (export documents)
   summarize.py overview BEFORE AFTER               tenants' members and userCount, before -> after
+  summarize.py mutants OUTCOMES_JSON                a cargo-mutants run: counts, and every missed mutant
   summarize.py totals TALLY                        one closing line; exit 1 on failures when DEMO_STRICT=1
+  summarize.py directory DOCUMENT [CLIENTS]        a directory document, tenant by tenant (CLIENTS: a
+                                                   localpool state file, to name app client ids)
 """
 
 import difflib
@@ -225,7 +230,34 @@ def write_diff(expected, got, path):
         f.writelines(difflib.unified_diff(a, b, "expected", "got"))
 
 
-def cmd_invoke(function, event_path, stdout_path, stderr_path, rc, tally):
+def explanation_lines(why_path, got_resp, got_err):
+    """Why the function answered so (from tenantctl explain), and whether explain agrees."""
+    x = load_json(why_path) if why_path else None
+    if not isinstance(x, dict):
+        return ["      why: (tenantctl explain gave no answer; see .demo/tenantctl.log)"]
+    d = x.get("decision") or {}
+    tenant = f" {d.get('tenantId')}" if d.get("tenantId") else ""
+    if d.get("reason"):
+        head = f"      why: deny {d.get('rule')}{tenant}: {d.get('reason')}"
+    else:
+        head = f"      why: {d.get('decision')}{tenant} by {d.get('rule')}"
+    lines = [head]
+    for s in x.get("sources") or []:
+        if s.get("found"):
+            lines.append(f"           {s.get('source')} {s.get('key')}: {s.get('answer')}")
+    asked = len(x.get("sources") or [])
+    answered = sum(1 for s in x.get("sources") or [] if s.get("found"))
+    if asked > answered:
+        lines.append(f"           ({asked - answered} more sources consulted found nothing)")
+    got = got_resp if got_resp is not None else got_err
+    if got is not None:
+        agrees = x.get("response") == got or (
+            got_err is not None and (x.get("response") or {}).get("errorMessage") == got_err.get("errorMessage"))
+        lines.append("           [explain agrees]" if agrees else "           [EXPLAIN DIFFERS from the function]")
+    return lines
+
+
+def cmd_invoke(function, event_path, stdout_path, stderr_path, rc, tally, why_path=""):
     rc = int(rc)
     event = load_json(event_path) or {}
     name = os.path.basename(event_path)[: -len(".json")]
@@ -266,6 +298,9 @@ def cmd_invoke(function, event_path, stdout_path, stderr_path, rc, tally):
             "no-expected": "[no .expected.json]", "failed": "[FAILED]"}[status]
     print(f"  * {name}  ({event_label(function, event)})  {mark}")
     print(f"      {line}")
+    if why_path:
+        for why in explanation_lines(why_path, resp, err):
+            print(why)
     if status == "differs":
         diff_path = stdout_path[: -len(".json")] + ".diff" if stdout_path.endswith(".json") \
             else stdout_path + ".diff"
@@ -380,6 +415,39 @@ def cmd_overview(before_path, after_path):
     return 0
 
 
+def cmd_directory(doc_path, state_path=None):
+    doc = load_json(doc_path)
+    if not isinstance(doc, dict):
+        print(f"  ({doc_path} is not a directory document)")
+        return 1
+    state = load_json(state_path) if state_path else None
+    client_names = {v: k for k, v in ((state or {}).get("clients") or {}).items()}
+    tiers = {t.get("id"): t.get("scopes") or [] for t in doc.get("tiers") or []}
+    for t in doc.get("tenants") or []:
+        tid = t.get("id")
+        facts = [f"tier {t.get('tier')} (scopes {fmt_list(tiers.get(t.get('tier'), []))})",
+                 t.get("status") or "active",
+                 "self sign-up" if t.get("selfSignUp") else "invitation only"]
+        if t.get("allowedEmailDomains"):
+            facts.append("emails @" + ", @".join(t["allowedEmailDomains"]))
+        if t.get("maxUsers") is not None:
+            facts.append(f"{t['maxUsers']} seats")
+        print(f"  {tid}: " + ", ".join(facts))
+        for r in doc.get("routes") or []:
+            if r.get("tenantId") == tid:
+                key = r.get("key")
+                if r.get("kind") == "client" and key in client_names:
+                    key = f"{key} (app client {client_names[key]})"
+                print(f"      {r.get('kind')} route {key}")
+        for i in doc.get("invitations") or []:
+            if i.get("tenantId") == tid:
+                print(f"      invitation {i.get('email')} roles {fmt_list(i.get('roles') or ['(default)'])}")
+        members = [m for m in doc.get("members") or [] if m.get("tenantId") == tid]
+        if members:
+            print(f"      {len(members)} member(s) imported: " + ", ".join(str(m.get("sub")) for m in members))
+    return 0
+
+
 def cmd_totals(tally):
     counts = {"match": 0, "differs": 0, "no-expected": 0, "failed": 0}
     try:
@@ -395,6 +463,27 @@ def cmd_totals(tally):
           f"{counts['no-expected']} without expected, {counts['failed']} failed")
     strict = os.environ.get("DEMO_STRICT", "") not in ("", "0")
     return 1 if strict and (counts["differs"] or counts["failed"]) else 0
+
+
+def cmd_mutants(outcomes_path):
+    """The counts of a cargo-mutants run, and each missed or timed-out mutant."""
+    doc = load_json(outcomes_path)
+    if not isinstance(doc, dict):
+        print(f"mutants: no outcomes at {outcomes_path}", file=sys.stderr)
+        return 1
+    print(f"\nmutants tested: {doc.get('total_mutants', 0)} "
+          f"(cargo-mutants {doc.get('cargo_mutants_version', '?')})")
+    for key in ("caught", "missed", "unviable", "timeout"):
+        print(f"  {key:<9} {doc.get(key, 0)}")
+    for outcome in doc.get("outcomes", []):
+        summary = outcome.get("summary", "")
+        if summary in ("MissedMutant", "Timeout"):
+            scenario = outcome.get("scenario")
+            mutant = scenario.get("Mutant", scenario) if isinstance(scenario, dict) else scenario
+            # cargo-mutants names a mutant "file:line:column: what it replaces".
+            name = mutant.get("name", "?") if isinstance(mutant, dict) else str(mutant)
+            print(f"  {summary}: {name}")
+    return 1 if doc.get("missed", 0) or doc.get("timeout", 0) else 0
 
 
 def main(argv):
@@ -420,6 +509,10 @@ def main(argv):
         return cmd_overview(*args)
     if cmd == "totals":
         return cmd_totals(*args)
+    if cmd == "directory":
+        return cmd_directory(*args)
+    if cmd == "mutants":
+        return cmd_mutants(*args)
     print(f"unknown command {cmd!r}\n{__doc__}", file=sys.stderr)
     return 64
 

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
-use tenant_admin::{DirectoryDocument, ImportError};
+use tenant_admin::{AdminError, DirectoryDocument, ErrorKind, ImportOptions};
 use tenant_lookup::domain::model::{
-    Invitation, Membership, MembershipStatus, RouteKind, Tenant, TenantStatus, Tier,
+    route_key, Invitation, Membership, MembershipStatus, RouteKind, Tenant, TenantStatus, Tier,
 };
 use tenant_lookup::{
     Directory, DirectoryContents, DirectoryError, DynamoDirectory, ProvisionOutcome,
@@ -192,27 +192,36 @@ async fn import_round_trips_every_item_kind_through_the_directory_reads() {
         .unwrap();
     assert_eq!((pool.tenant_id.as_str(), pool.trust_email), ("acme", false));
     let client = d
-        .route(RouteKind::Client, "7q2example0webclient0abcd12")
+        .route(
+            RouteKind::Client,
+            &route_key(RouteKind::Client, POOL, "7q2example0webclient0abcd12"),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(client.tenant_id, "acme");
     let domain = d
-        .route(RouteKind::Domain, "acme.example")
+        .route(
+            RouteKind::Domain,
+            &route_key(RouteKind::Domain, POOL, "acme.example"),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(domain.tenant_id, "acme");
     let idp = d
-        .route(RouteKind::Idp, "us-east-1_Example#acmesaml")
+        .route(RouteKind::Idp, &route_key(RouteKind::Idp, POOL, "acmesaml"))
         .await
         .unwrap()
         .unwrap();
     assert_eq!((idp.tenant_id.as_str(), idp.trust_email), ("acme", true));
     assert_eq!(
-        d.route(RouteKind::Client, "7Q2EXAMPLE0WEBCLIENT0ABCD12")
-            .await
-            .unwrap(),
+        d.route(
+            RouteKind::Client,
+            &route_key(RouteKind::Client, POOL, "7Q2EXAMPLE0WEBCLIENT0ABCD12")
+        )
+        .await
+        .unwrap(),
         None,
         "client ids are case-sensitive"
     );
@@ -269,6 +278,8 @@ async fn import_round_trips_every_item_kind_through_the_directory_reads() {
             roles: vec!["member".into()],
             invited_by: Some("sub-alice".into()),
             expires_at: Some(1_900_000_000),
+            used_by: None,
+            used_at: None,
         }]
     );
     assert!(d
@@ -290,8 +301,18 @@ async fn each_trigger_read_is_a_single_request_and_nothing_scans() {
     t.requests.reset();
     d.tenant("acme").await.unwrap();
     d.tier("premium").await.unwrap();
-    d.route(RouteKind::Domain, "acme.example").await.unwrap();
-    d.route(RouteKind::Domain, "absent.example").await.unwrap();
+    d.route(
+        RouteKind::Domain,
+        &route_key(RouteKind::Domain, POOL, "acme.example"),
+    )
+    .await
+    .unwrap();
+    d.route(
+        RouteKind::Domain,
+        &route_key(RouteKind::Domain, POOL, "absent.example"),
+    )
+    .await
+    .unwrap();
     assert_eq!(t.requests.snapshot(), [("GetItem".to_string(), 4)].into());
     t.requests.reset();
     d.provision(&provision_request("sub-new", "acme"))
@@ -344,11 +365,7 @@ async fn importing_the_same_document_twice_changes_nothing_the_second_time() {
         (3, 2)
     );
     assert!(report.changes.is_empty(), "{:?}", report.changes);
-    assert!(
-        report.user_counts.iter().all(|u| !u.changed()),
-        "{:?}",
-        report.user_counts
-    );
+    assert!(report.seats.is_empty(), "{:?}", report.seats);
     assert!(report.to_string().contains("nothing to change"), "{report}");
     assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
 
@@ -360,10 +377,10 @@ async fn importing_the_same_document_twice_changes_nothing_the_second_time() {
 }
 
 #[tokio::test]
-async fn a_changed_document_updates_only_what_changed_and_keeps_member_history() {
+async fn a_changed_document_updates_only_what_changed_field_by_field_and_keeps_member_history() {
     let t = seeded().await;
     let changed = SEED
-        .replace(r#""maxUsers": 50,"#, r#""maxUsers": 60,"#)
+        .replace(r#""maxUsers": 50,"#, r#""maxUsers": 40,"#)
         .replace(r#""roles": ["admin", "member"]"#, r#""roles": ["admin"]"#);
     let report = t.admin.import(&doc(&changed), NOW + 3600).await.unwrap();
     assert_eq!((report.tenants.updated, report.tenants.unchanged), (1, 1));
@@ -372,17 +389,23 @@ async fn a_changed_document_updates_only_what_changed_and_keeps_member_history()
         report.routes.written() + report.tiers.written() + report.invitations.written(),
         0
     );
-    assert_eq!(
-        report.changes,
-        vec![
-            "update tenant 'acme'",
-            "update member 'sub-alice' of tenant 'acme' (pool us-east-1_Example)"
-        ]
+    let text = report.to_string();
+    assert!(
+        text.contains("update tenant 'acme'\n    acme: maxUsers 50 -> 40\n"),
+        "{text}"
     );
+    assert!(
+        text.contains(
+            "update member 'sub-alice' of tenant 'acme' (pool us-east-1_Example)\n    \
+             member 'sub-alice' of tenant 'acme' (pool us-east-1_Example): roles [admin, member] -> [admin]"
+        ),
+        "{text}"
+    );
+    assert!(report.loosening().is_empty(), "tightening is no loosening");
 
     assert_eq!(
         t.directory.tenant("acme").await.unwrap().unwrap().max_users,
-        Some(60)
+        Some(40)
     );
     let alice = &t.directory.memberships(POOL, "sub-alice").await.unwrap()[0];
     assert_eq!(alice.roles, vec!["admin"]);
@@ -390,16 +413,64 @@ async fn a_changed_document_updates_only_what_changed_and_keeps_member_history()
 }
 
 #[tokio::test]
-async fn removing_an_optional_field_removes_the_attribute() {
+async fn a_loosening_import_is_refused_with_its_list_unless_allowed() {
     let t = seeded().await;
-    let changed = SEED
-        .replace(r#""maxUsers": 50,"#, "")
-        .replace(r#""allowedEmailDomains": ["Acme.Example"],"#, "");
-    t.admin.import(&doc(&changed), NOW).await.unwrap();
+    let before = t.admin.export().await.unwrap();
+    // The partial entry of the issue: suspend acme by importing only its id, tier and status.
+    let partial = r#"{"tenants":[{"id":"acme","tier":"premium","status":"suspended"}]}"#;
+    let err = t.admin.import(&doc(partial), NOW).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Invalid);
+    let text = err.to_string();
+    for line in [
+        "the import would loosen 3 settings (import with --allow-loosening to apply):",
+        "acme: allowedEmailDomains [acme.example] -> none",
+        "acme: maxUsers 50 -> unlimited",
+        "acme: iamRoleArn arn:aws:iam::123456789012:role/acme -> none",
+    ] {
+        assert!(text.contains(line), "{line}: {text}");
+    }
+    assert!(
+        !text.contains("status"),
+        "suspending is no loosening: {text}"
+    );
+    assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
+    assert_eq!(t.admin.export().await.unwrap(), before);
+
+    // Resuming and self sign-up loosen too.
+    let resume = SEED.replace(
+        r#""status": "suspended", "selfSignUp": true"#,
+        r#""status": "active", "selfSignUp": true"#,
+    );
+    let err = t.admin.import(&doc(&resume), NOW).await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("globex: status suspended -> active"),
+        "{err}"
+    );
+
+    let report = t
+        .admin
+        .import_with(
+            &doc(partial),
+            ImportOptions {
+                allow_loosening: true,
+                ..Default::default()
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.loosening().len(), 3);
     let acme = t.directory.tenant("acme").await.unwrap().unwrap();
     assert_eq!(
-        (acme.max_users, acme.allowed_email_domains.len()),
-        (None, 0)
+        (
+            acme.status,
+            acme.max_users,
+            acme.allowed_email_domains.len(),
+            acme.iam_role_arn,
+            acme.name.as_str()
+        ),
+        (TenantStatus::Suspended, None, 0, None, "acme")
     );
     assert_eq!(acme.user_count, 2, "userCount survives the update");
 }
@@ -413,12 +484,12 @@ async fn malformed_documents_write_nothing() {
             "unknown route kind 'planet'",
         ),
         (
-            r#"{"tenants":[{"id":"a","tier":"t"}],"members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#,
+            r#"{"tiers":[{"id":"t"}],"tenants":[{"id":"a","tier":"t"}],"members":[{"userPoolId":"us-east-1_P","sub":"s","tenantId":"ghost"}]}"#,
             "members[0]: unknown tenant 'ghost'",
         ),
         (
             r#"{"tenants":[{"id":"a","tier":"t"},{"id":"b","tier":"t"}],
-                "routes":[{"kind":"client","key":"c1","tenantId":"a"},{"kind":"client","key":"c1","tenantId":"b"}]}"#,
+                "routes":[{"kind":"client","userPoolId":"us-east-1_P","key":"c1","tenantId":"a"},{"kind":"client","userPoolId":"us-east-1_P","key":"c1","tenantId":"b"}]}"#,
             "claimed by tenants 'a' and 'b'",
         ),
         (
@@ -433,14 +504,27 @@ async fn malformed_documents_write_nothing() {
             r#"{"tenants":[{"id":"a","tier":"t"}],"members":[{"userPoolId":"p","tenantId":"a"}]}"#,
             "members[0]: userPoolId, sub and tenantId are required",
         ),
+        (
+            r#"{"tenants":[{"id":"a","tier":"premum"}]}"#,
+            "tenants[0]: tier 'premum' does not exist",
+        ),
+        (
+            r#"{"tiers":[{"id":"t"}],"tenants":[{"id":"a","tier":"t","iamRoleArn":"admin"}]}"#,
+            "tenants[0]: iamRoleArn 'admin' is not an IAM role ARN",
+        ),
+        (
+            r#"{"tiers":[{"id":"t"}],"tenants":[{"id":"a","tier":"t"}],
+                "invitations":[{"userPoolId":"us-east-1_P","email":"a@b","tenantId":"a"}]}"#,
+            "invitations[0]: an email address has an invalid domain 'b'",
+        ),
     ];
     for (json, expected) in cases {
         let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
-        let ImportError::Invalid(problems) = &err else {
+        let AdminError::Invalid(problems) = &err else {
             panic!("expected an invalid document, got {err}");
         };
         assert!(
-            problems.problems.iter().any(|p| p.contains(expected)),
+            problems.iter().any(|p| p.contains(expected)),
             "{expected}: {problems:?}"
         );
         assert!(err.to_string().contains(expected), "{err}");
@@ -455,15 +539,12 @@ async fn malformed_documents_write_nothing() {
 #[tokio::test]
 async fn every_problem_of_a_document_is_listed() {
     let t = fresh_table().await;
-    let json = r#"{"tenants":[{"id":"a","tier":"t"},{"tier":"t"}],
+    let json = r#"{"tiers":[{"id":"t"}],"tenants":[{"id":"a","tier":"t"},{"tier":"t"}],
         "routes":[{"kind":"planet","key":"k","tenantId":"a"}],
-        "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#;
+        "members":[{"userPoolId":"us-east-1_P","sub":"s","tenantId":"ghost"}]}"#;
     let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
     let text = err.to_string();
-    assert!(
-        text.starts_with("the directory document has 3 problems:"),
-        "{text}"
-    );
+    assert!(text.starts_with("3 problems:"), "{text}");
     assert_eq!(text.lines().count(), 4, "one problem per line: {text}");
 }
 
@@ -471,66 +552,79 @@ async fn every_problem_of_a_document_is_listed() {
 async fn a_route_key_owned_by_another_tenant_in_the_table_is_rejected() {
     let t = seeded().await;
     let json = r#"{"tenants":[{"id":"initech","tier":"basic"}],
-        "routes":[{"kind":"domain","key":"initech.example","tenantId":"initech"},
-                  {"kind":"client","key":"7q2example0webclient0abcd12","tenantId":"initech"},
+        "routes":[{"kind":"domain","userPoolId":"us-east-1_Example","key":"initech.example","tenantId":"initech"},
+                  {"kind":"client","userPoolId":"us-east-1_Example","key":"7q2example0webclient0abcd12","tenantId":"initech"},
                   {"kind":"idp","userPoolId":"us-east-1_Example","key":"ACMESAML","tenantId":"initech"}]}"#;
     let err = t.admin.import(&doc(json), NOW).await.unwrap_err();
-    let ImportError::Invalid(problems) = &err else {
+    let AdminError::Invalid(problems) = &err else {
         panic!("{err}")
     };
     assert_eq!(
-        problems.problems,
-        vec![
-            "routes[1]: client route '7q2example0webclient0abcd12' already belongs to tenant 'acme'",
-            "routes[2]: idp route 'us-east-1_Example#acmesaml' already belongs to tenant 'acme'",
+        problems,
+        &vec![
+            "routes[1]: client route '7q2example0webclient0abcd12' (pool us-east-1_Example) already belongs to tenant 'acme'".to_string(),
+            "routes[2]: idp route 'acmesaml' (pool us-east-1_Example) already belongs to tenant 'acme'".to_string(),
         ]
     );
     assert_eq!(t.requests.writes(), 0);
     assert_eq!(t.directory.tenant("initech").await.unwrap(), None);
     assert_eq!(
         t.directory
-            .route(RouteKind::Domain, "initech.example")
+            .route(
+                RouteKind::Domain,
+                &route_key(RouteKind::Domain, POOL, "initech.example")
+            )
             .await
             .unwrap(),
         None
     );
     let client = t
         .directory
-        .route(RouteKind::Client, "7q2example0webclient0abcd12")
+        .route(
+            RouteKind::Client,
+            &route_key(RouteKind::Client, POOL, "7q2example0webclient0abcd12"),
+        )
         .await
         .unwrap();
     assert_eq!(client.unwrap().tenant_id, "acme");
 }
 
 #[tokio::test]
-async fn members_of_tenants_already_in_the_table_are_accepted_and_counted() {
+async fn members_of_tenants_already_in_the_table_take_a_seat_each() {
     let t = seeded().await;
     let json = r#"{"members":[{"userPoolId":"us-east-1_Example","sub":"sub-carol","tenantId":"acme"}],
-        "routes":[{"kind":"client","key":"acmemobileclient","tenantId":"acme"}]}"#;
+        "routes":[{"kind":"client","userPoolId":"us-east-1_Example","key":"acmemobileclient","tenantId":"acme"}]}"#;
     let report = t.admin.import(&doc(json), NOW).await.unwrap();
     assert_eq!(report.members.created, 1);
-    let acme = report
-        .user_counts
-        .iter()
-        .find(|u| u.tenant_id == "acme")
-        .unwrap();
-    assert_eq!((acme.before, acme.after), (Some(2), 3));
+    assert_eq!(
+        (
+            report.seats[0].tenant_id.as_str(),
+            report.seats[0].added,
+            report.seats[0].user_count
+        ),
+        ("acme", 1, Some(2))
+    );
     assert_eq!(user_count(&t, "acme").await, 3);
     assert_eq!(
         t.directory.memberships(POOL, "sub-carol").await.unwrap()[0].roles,
         vec!["member"]
     );
+    assert_eq!(
+        t.requests.get("TransactWriteItems"),
+        1,
+        "the membership and its seat in one transaction: {:?}",
+        t.requests.snapshot()
+    );
 }
 
 #[tokio::test]
-async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
+async fn import_never_writes_a_count_it_computed() {
     let t = seeded().await;
     assert_eq!(
         (user_count(&t, "acme").await, user_count(&t, "globex").await),
         (2, 1)
     );
-
-    // A member provisioned by a trigger is not in the document but is counted.
+    // A member provisioned by a trigger is not in the document: its seat stays taken.
     assert_eq!(
         t.directory
             .provision(&provision_request("sub-dave", "acme"))
@@ -543,7 +637,8 @@ async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
     assert!(report.is_unchanged(), "{report}");
     assert_eq!(user_count(&t, "acme").await, 3);
 
-    // A wrong stored count is corrected.
+    // A wrong stored count is not "corrected" by an import (it cannot count consistently
+    // while triggers provision); reconcile is the one recount.
     t.client()
         .update_item()
         .table_name(t.name())
@@ -554,17 +649,20 @@ async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
         .send()
         .await
         .unwrap();
+    t.requests.reset();
     let report = t.admin.import(&doc(SEED), NOW).await.unwrap();
-    let acme = report
-        .user_counts
-        .iter()
-        .find(|u| u.tenant_id == "acme")
-        .unwrap();
+    assert!(report.is_unchanged(), "{report}");
+    assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
+    assert_eq!(user_count(&t, "acme").await, 99);
+    let recount = t.admin.reconcile(Some("acme"), false).await.unwrap();
     assert_eq!(
-        (acme.before, acme.after, acme.changed()),
+        (
+            recount.tenants[0].user_count,
+            recount.tenants[0].memberships,
+            recount.tenants[0].written
+        ),
         (Some(99), 3, true)
     );
-    assert!(!report.is_unchanged());
     assert_eq!(user_count(&t, "acme").await, 3);
 }
 
@@ -572,29 +670,65 @@ async fn user_count_is_set_to_the_number_of_memberships_in_the_table() {
 async fn a_dry_run_plan_reports_the_changes_and_writes_nothing() {
     let t = seeded().await;
     let json = r#"{"tenants":[{"id":"initech","tier":"basic"}],
-        "members":[{"userPoolId":"p","sub":"s1","tenantId":"initech"},{"userPoolId":"p","sub":"s2","tenantId":"acme"}]}"#;
-    let plan = t.admin.plan_import(&doc(json), NOW).await.unwrap();
+        "members":[{"userPoolId":"us-east-1_P","sub":"s1","tenantId":"initech"},{"userPoolId":"us-east-1_P","sub":"s2","tenantId":"acme"}]}"#;
+    let plan = t
+        .admin
+        .plan_import(&doc(json), ImportOptions::default(), NOW, &())
+        .await
+        .unwrap();
     let report = plan.report();
     assert_eq!((report.tenants.created, report.members.created), (1, 2));
-    let counts: Vec<_> = report
-        .user_counts
+    let seats: Vec<_> = report
+        .seats
         .iter()
-        .map(|u| (u.tenant_id.as_str(), u.before, u.after))
+        .map(|u| (u.tenant_id.as_str(), u.user_count, u.added))
         .collect();
-    assert_eq!(counts, vec![("initech", None, 1), ("acme", Some(2), 3)]);
+    assert_eq!(seats, vec![("acme", Some(2), 1), ("initech", None, 1)]);
     assert_eq!(t.requests.writes(), 0, "{:?}", t.requests.snapshot());
     assert_eq!(t.directory.tenant("initech").await.unwrap(), None);
 
-    let applied = t.admin.apply_import(plan).await.unwrap();
-    assert_eq!(
-        applied
-            .user_counts
-            .iter()
-            .map(|u| u.after)
-            .collect::<Vec<_>>(),
-        vec![1, 3]
-    );
+    t.admin.apply_import(plan, &()).await.unwrap();
     assert_eq!(user_count(&t, "initech").await, 1);
+    assert_eq!(user_count(&t, "acme").await, 3);
+}
+
+#[tokio::test]
+async fn a_used_invitation_is_not_revived_by_a_re_import() {
+    let t = seeded().await;
+    let email = "new.hire@acme.example";
+    assert_eq!(
+        t.directory
+            .provision(&invited("sub-newhire", "acme", email))
+            .await
+            .unwrap(),
+        ProvisionOutcome::Created
+    );
+    let used = t.directory.invitations(POOL, email).await.unwrap();
+    assert_eq!(
+        (used.len(), used[0].used_by.as_deref(), used[0].used_at),
+        (1, Some("sub-newhire"), Some(NOW + 100))
+    );
+    assert_eq!(used[0].expires_at, None, "no TTL deletes the record of use");
+
+    let report = t.admin.import(&doc(SEED), NOW + 200).await.unwrap();
+    assert!(report.is_unchanged(), "{report}");
+    assert!(
+        report.to_string().contains(
+            "keep invitation (invitations[0]) to tenant 'acme' (pool us-east-1_Example): already used, not brought back"
+        ),
+        "{report}"
+    );
+    let after = t.directory.invitations(POOL, email).await.unwrap();
+    assert_eq!(after, used, "still used, by the same user");
+    // A second account with the invited address is not admitted by it.
+    assert_eq!(
+        t.directory
+            .provision(&invited("sub-second", "acme", email))
+            .await
+            .unwrap(),
+        ProvisionOutcome::InvitationGone
+    );
+    assert_eq!(user_count(&t, "acme").await, 3);
 }
 
 #[tokio::test]
@@ -741,7 +875,7 @@ async fn a_suspended_or_missing_tenant_is_inactive_and_nothing_is_written() {
 #[tokio::test]
 async fn a_full_tenant_reports_the_seat_limit() {
     let t = fresh_table().await;
-    let json = r#"{"tenants":[{"id":"tiny","tier":"basic","maxUsers":1}],
+    let json = r#"{"tiers":[{"id":"basic"}],"tenants":[{"id":"tiny","tier":"basic","maxUsers":1}],
         "members":[{"userPoolId":"us-east-1_Example","sub":"sub-first","tenantId":"tiny"}]}"#;
     t.admin.import(&doc(json), NOW).await.unwrap();
     let outcome = t
@@ -830,7 +964,7 @@ async fn provisioning_into_a_missing_tenant_creates_nothing() {
 }
 
 #[tokio::test]
-async fn an_invitation_is_consumed_by_the_provisioning_it_admits() {
+async fn an_invitation_is_used_once_by_the_provisioning_it_admits() {
     let t = seeded().await;
     let outcome = t
         .directory
@@ -838,15 +972,24 @@ async fn an_invitation_is_consumed_by_the_provisioning_it_admits() {
         .await
         .unwrap();
     assert_eq!(outcome, ProvisionOutcome::Created);
-    assert!(t
+    let kept = t
         .directory
         .invitations(POOL, "new.hire@acme.example")
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    assert_eq!(kept.len(), 1, "kept as the record of its use");
+    assert_eq!(
+        (
+            kept[0].used_by.as_deref(),
+            kept[0].used_at,
+            kept[0].expires_at
+        ),
+        (Some("sub-hire"), Some(NOW + 100), None)
+    );
+    assert!(!kept[0].is_open_at(NOW + 100));
     assert_eq!(user_count(&t, "acme").await, 3);
 
-    // Someone else using the same (now consumed) invitation.
+    // Someone else using the same (now used) invitation.
     let outcome = t
         .directory
         .provision(&invited("sub-other", "acme", "new.hire@acme.example"))
@@ -878,7 +1021,7 @@ async fn concurrent_provisioning_never_exceeds_max_users() {
     let t = fresh_table().await;
     t.admin
         .import(
-            &doc(r#"{"tenants":[{"id":"crowd","tier":"basic","maxUsers":5}]}"#),
+            &doc(r#"{"tiers":[{"id":"basic"}],"tenants":[{"id":"crowd","tier":"basic","maxUsers":5}]}"#),
             NOW,
         )
         .await

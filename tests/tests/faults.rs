@@ -181,7 +181,14 @@ async fn provisioning(inspect: &DynamoDirectory, n: usize) -> Provisioning {
         .is_some();
     Provisioning {
         memberships: inspect.memberships(POOL, &sub).await.expect("query").len(),
-        invitations: inspect.invitations(POOL, email).await.expect("query").len(),
+        // Provisioning marks the invitation used (it stays, with usedBy): count open ones.
+        invitations: inspect
+            .invitations(POOL, email)
+            .await
+            .expect("query")
+            .iter()
+            .filter(|i| !i.is_used())
+            .count(),
         seats: inspect
             .tenant(&format!("conf-{n}"))
             .await

@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use tenant_lookup::domain::model::{
-    email_domain, route_key, Invitation, Membership, MembershipStatus, Route, RouteKind, Tenant,
-    TenantStatus, Tier, DEFAULT_ROLE,
+    route_key, Invitation, Membership, MembershipStatus, Route, RouteKind, Tenant, TenantStatus,
+    Tier, DEFAULT_ROLE,
 };
 use tenant_lookup::DirectoryContents;
+
+use crate::validate::{self, normalize};
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -55,7 +57,8 @@ pub struct TenantDoc {
     pub default_role: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_role_arn: Option<String>,
-    /// Informational only (`tenantctl export --with-counts`): import ignores it and recounts.
+    /// Informational only (`tenantctl export --with-counts`): import ignores it (the count
+    /// moves only with memberships; `tenantctl reconcile` recounts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_count: Option<u32>,
 }
@@ -69,11 +72,14 @@ pub struct RouteDoc {
     pub key: String,
     #[serde(default)]
     pub tenant_id: String,
-    /// Required for `idp` routes: provider names are only unique within a pool.
+    /// Required for every route but `pool` routes: a route places users of one pool only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_pool_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trust_email: Option<bool>,
+    /// `idp` routes only: the domains the IdP may vouch for (else the tenant's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_domains: Option<Vec<String>>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -106,6 +112,12 @@ pub struct InvitationDoc {
     pub invited_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Set once the invitation was used (export writes it): the `sub` of the user it placed.
+    /// An import never clears it: a used invitation is not brought back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_at: Option<i64>,
 }
 
 /// A document that failed validation. Messages name the entry (`tenants[2]`) and the problem.
@@ -115,6 +127,13 @@ pub struct DocumentError {
     pub problems: Vec<String>,
 }
 
+/// What the target directory already holds that a document may refer to.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    pub tenants: BTreeSet<String>,
+    pub tiers: BTreeSet<String>,
+}
+
 impl DirectoryDocument {
     pub fn from_json(text: &str) -> Result<Self, DocumentError> {
         serde_json::from_str(text).map_err(|e| DocumentError {
@@ -122,12 +141,14 @@ impl DirectoryDocument {
         })
     }
 
-    /// Checks the document and applies the defaults: the validated, normalized contents. `created_at` stamps imported memberships.
-    /// `known_tenants` are tenants that already exist in the target directory (members,
-    /// routes and invitations may refer to them).
+    /// Checks the whole document and applies the defaults: the validated, normalized contents.
+    /// Every entry declares its whole item: an optional field left out takes its default.
+    /// `known` is what the target directory holds already (a tenant's tier, and the tenant of a
+    /// route, member or invitation, must exist there or in the document). `created_at` stamps
+    /// imported memberships. Every problem is listed, each naming its entry.
     pub fn validate(
         &self,
-        known_tenants: &BTreeSet<String>,
+        known: &Known,
         created_at: i64,
     ) -> Result<DirectoryContents, DocumentError> {
         let mut problems = Vec::new();
@@ -140,14 +161,15 @@ impl DirectoryDocument {
                 problems.push(format!("{at}: missing id"));
                 continue;
             }
+            if let Some(p) = validate::id("tier id", &t.id) {
+                problems.push(format!("{at}: {p}"));
+            }
             if !tier_ids.insert(t.id.clone()) {
                 problems.push(format!("{at}: tier '{}' listed twice", t.id));
             }
             for s in &t.scopes {
-                if s.is_empty() || s.chars().any(char::is_whitespace) {
-                    problems.push(format!(
-                        "{at}: scope '{s}' is empty or contains blank space"
-                    ));
+                if let Some(p) = validate::scope(s) {
+                    problems.push(format!("{at}: {p}"));
                 }
             }
             out.tiers.push(Tier {
@@ -155,6 +177,7 @@ impl DirectoryDocument {
                 scopes: t.scopes.clone(),
             });
         }
+        let tier_exists = |id: &str| tier_ids.contains(id) || known.tiers.contains(id);
 
         let mut tenant_ids = BTreeSet::new();
         for (i, t) in self.tenants.iter().enumerate() {
@@ -163,14 +186,20 @@ impl DirectoryDocument {
                 problems.push(format!("{at}: missing id"));
                 continue;
             }
-            if t.id.contains('#') {
-                problems.push(format!("{at}: id '{}' must not contain '#'", t.id));
+            if let Some(p) = validate::id("tenant id", &t.id) {
+                problems.push(format!("{at}: {p}"));
             }
             if !tenant_ids.insert(t.id.clone()) {
                 problems.push(format!("{at}: tenant '{}' listed twice", t.id));
             }
             if t.tier.trim().is_empty() {
                 problems.push(format!("{at}: missing tier"));
+            } else if !tier_exists(&t.tier) {
+                problems.push(format!(
+                    "{at}: tier '{}' does not exist (add it to \"tiers\" or create it with \
+                     tenantctl tier set {})",
+                    t.tier, t.tier
+                ));
             }
             let status = match t.status.as_deref() {
                 None => TenantStatus::Active,
@@ -179,12 +208,30 @@ impl DirectoryDocument {
                     TenantStatus::Active
                 }),
             };
+            if let Some(p) = t.name.as_deref().and_then(validate::name) {
+                problems.push(format!("{at}: {p}"));
+            }
             let default_role = t
                 .default_role
                 .clone()
                 .unwrap_or_else(|| DEFAULT_ROLE.to_string());
-            if default_role.trim().is_empty() {
-                problems.push(format!("{at}: defaultRole is empty"));
+            if let Some(p) = validate::role(&default_role) {
+                problems.push(format!("{at}: defaultRole: {p}"));
+            }
+            let allowed_email_domains: Vec<String> = t
+                .allowed_email_domains
+                .iter()
+                .flatten()
+                .map(|d| normalize(d))
+                .collect();
+            for d in &allowed_email_domains {
+                if let Some(p) = validate::domain(d) {
+                    problems.push(format!("{at}: allowedEmailDomains: {p}"));
+                }
+            }
+            let iam_role_arn = t.iam_role_arn.clone().filter(|a| !a.is_empty());
+            if let Some(p) = iam_role_arn.as_deref().and_then(validate::iam_role_arn) {
+                problems.push(format!("{at}: {p}"));
             }
             out.tenants.push(Tenant {
                 id: t.id.clone(),
@@ -192,19 +239,14 @@ impl DirectoryDocument {
                 tier: t.tier.clone(),
                 status,
                 self_sign_up: t.self_sign_up.unwrap_or(false),
-                allowed_email_domains: t
-                    .allowed_email_domains
-                    .iter()
-                    .flatten()
-                    .map(|d| d.trim().to_ascii_lowercase())
-                    .collect(),
+                allowed_email_domains,
                 max_users: t.max_users,
                 user_count: 0,
                 default_role,
-                iam_role_arn: t.iam_role_arn.clone().filter(|a| !a.is_empty()),
+                iam_role_arn,
             });
         }
-        let tenant_exists = |id: &str| tenant_ids.contains(id) || known_tenants.contains(id);
+        let tenant_exists = |id: &str| tenant_ids.contains(id) || known.tenants.contains(id);
 
         let mut route_owner: BTreeMap<(RouteKind, String), String> = BTreeMap::new();
         for (i, r) in self.routes.iter().enumerate() {
@@ -216,7 +258,8 @@ impl DirectoryDocument {
                 ));
                 continue;
             };
-            if r.key.trim().is_empty() {
+            let key = r.key.trim();
+            if key.is_empty() {
                 problems.push(format!("{at}: missing key"));
                 continue;
             }
@@ -227,21 +270,51 @@ impl DirectoryDocument {
             if !tenant_exists(&r.tenant_id) {
                 problems.push(format!("{at}: unknown tenant '{}'", r.tenant_id));
             }
-            let pool = r.user_pool_id.as_deref().filter(|p| !p.is_empty());
-            if kind == RouteKind::Idp && pool.is_none() {
-                problems.push(format!("{at}: idp routes need userPoolId"));
-                continue;
-            }
-            if kind == RouteKind::Domain && r.key.contains('@') {
-                problems.push(format!(
-                    "{at}: a domain route's key is a domain, not an email"
-                ));
+            let pool = r
+                .user_pool_id
+                .as_deref()
+                .map(str::trim)
+                .filter(|p| !p.is_empty());
+            let pool = match (kind, pool) {
+                (RouteKind::Pool, None) => key,
+                (RouteKind::Pool, Some(_)) => {
+                    problems.push(format!(
+                        "{at}: a pool route's key is the user pool id: remove userPoolId"
+                    ));
+                    continue;
+                }
+                (_, Some(pool)) => pool,
+                (_, None) => {
+                    problems.push(format!(
+                        "{at}: {} route '{key}' needs userPoolId: it places users of one user pool \
+                         only (add \"userPoolId\": \"<the pool's id>\")",
+                        r.kind
+                    ));
+                    continue;
+                }
+            };
+            if let Some(p) = route_key_problem(kind, pool, key) {
+                problems.push(format!("{at}: {p}"));
             }
             if r.trust_email.is_some() && kind != RouteKind::Idp {
                 problems.push(format!("{at}: trustEmail only applies to idp routes"));
             }
-            let key = route_key(kind, r.key.trim(), pool);
-            match route_owner.get(&(kind, key.clone())) {
+            let email_domains: Vec<String> = r
+                .email_domains
+                .iter()
+                .flatten()
+                .map(|d| normalize(d))
+                .collect();
+            if !email_domains.is_empty() && kind != RouteKind::Idp {
+                problems.push(format!("{at}: emailDomains only applies to idp routes"));
+            }
+            for d in &email_domains {
+                if let Some(p) = validate::domain(d) {
+                    problems.push(format!("{at}: emailDomains: {p}"));
+                }
+            }
+            let stored = route_key(kind, pool, key);
+            match route_owner.get(&(kind, stored.clone())) {
                 Some(owner) if *owner != r.tenant_id => problems.push(format!(
                     "{at}: {} route '{}' is claimed by tenants '{owner}' and '{}'",
                     r.kind, r.key, r.tenant_id
@@ -250,14 +323,15 @@ impl DirectoryDocument {
                     problems.push(format!("{at}: {} route '{}' listed twice", r.kind, r.key))
                 }
                 None => {
-                    route_owner.insert((kind, key.clone()), r.tenant_id.clone());
+                    route_owner.insert((kind, stored.clone()), r.tenant_id.clone());
                 }
             }
             out.routes.push(Route {
                 kind,
-                key,
+                key: stored,
                 tenant_id: r.tenant_id.clone(),
                 trust_email: r.trust_email.unwrap_or(false),
+                email_domains,
             });
         }
 
@@ -278,6 +352,15 @@ impl DirectoryDocument {
             if !tenant_exists(&m.tenant_id) {
                 problems.push(format!("{at}: unknown tenant '{}'", m.tenant_id));
                 continue;
+            }
+            for p in [
+                validate::user_pool_id(&m.user_pool_id),
+                validate::sub(&m.sub),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                problems.push(format!("{at}: {p}"));
             }
             if !member_keys.insert((m.user_pool_id.clone(), m.sub.clone(), m.tenant_id.clone())) {
                 problems.push(format!("{at}: member listed twice"));
@@ -314,14 +397,23 @@ impl DirectoryDocument {
                 problems.push(format!("{at}: userPoolId, email and tenantId are required"));
                 continue;
             }
-            if email_domain(&inv.email).is_none() {
-                problems.push(format!("{at}: email has no domain"));
+            let email = normalize(&inv.email);
+            if let Some(p) = validate::email(&email) {
+                problems.push(format!("{at}: {p}"));
+            }
+            if let Some(p) = validate::user_pool_id(&inv.user_pool_id) {
+                problems.push(format!("{at}: {p}"));
             }
             if !tenant_exists(&inv.tenant_id) {
                 problems.push(format!("{at}: unknown tenant '{}'", inv.tenant_id));
                 continue;
             }
-            let email = inv.email.trim().to_ascii_lowercase();
+            if inv.used_by.is_some() != inv.used_at.is_some() {
+                problems.push(format!("{at}: usedBy and usedAt go together"));
+            }
+            if let Some(p) = inv.used_by.as_deref().and_then(validate::sub) {
+                problems.push(format!("{at}: usedBy: {p}"));
+            }
             if !invitation_keys.insert((
                 inv.user_pool_id.clone(),
                 email.clone(),
@@ -335,13 +427,17 @@ impl DirectoryDocument {
                 &at,
                 &mut problems,
             );
+            let used = inv.used_by.is_some();
             out.invitations.push(Invitation {
                 user_pool_id: inv.user_pool_id.clone(),
                 email,
                 tenant_id: inv.tenant_id.clone(),
                 roles,
                 invited_by: inv.invited_by.clone(),
-                expires_at: inv.expires_at,
+                // A used invitation keeps no expiry, as the provisioning leaves it.
+                expires_at: inv.expires_at.filter(|_| !used),
+                used_by: inv.used_by.clone(),
+                used_at: inv.used_at,
             });
         }
 
@@ -384,19 +480,15 @@ impl DirectoryDocument {
                 .routes
                 .iter()
                 .map(|r| {
-                    let (pool, key) = match r.kind {
-                        RouteKind::Idp => match r.key.split_once('#') {
-                            Some((p, k)) => (Some(p.to_string()), k.to_string()),
-                            None => (None, r.key.clone()),
-                        },
-                        _ => (None, r.key.clone()),
-                    };
+                    let (pool, key) = r.pool_and_key();
                     RouteDoc {
                         kind: r.kind.as_str().to_ascii_lowercase(),
-                        key,
+                        key: key.to_string(),
                         tenant_id: r.tenant_id.clone(),
-                        user_pool_id: pool,
+                        user_pool_id: pool.map(str::to_string),
                         trust_email: (r.kind == RouteKind::Idp).then_some(r.trust_email),
+                        email_domains: (!r.email_domains.is_empty())
+                            .then(|| r.email_domains.clone()),
                     }
                 })
                 .collect(),
@@ -421,6 +513,8 @@ impl DirectoryDocument {
                     roles: Some(i.roles.clone()),
                     invited_by: i.invited_by.clone(),
                     expires_at: i.expires_at,
+                    used_by: i.used_by.clone(),
+                    used_at: i.used_at,
                 })
                 .collect(),
         };
@@ -443,6 +537,22 @@ impl DirectoryDocument {
     }
 }
 
+/// What is wrong with a route's key of `kind` in `pool`, if anything.
+pub fn route_key_problem(kind: RouteKind, pool: &str, key: &str) -> Option<String> {
+    if let Some(p) = validate::user_pool_id(pool) {
+        return Some(p);
+    }
+    match kind {
+        RouteKind::Pool => None,
+        RouteKind::Client => validate::client_id(key),
+        RouteKind::Domain if key.contains('@') => {
+            Some("a domain route's key is a domain, not an email".into())
+        }
+        RouteKind::Domain => validate::domain(&normalize(key)),
+        RouteKind::Idp => validate::provider_name(key),
+    }
+}
+
 fn roles_or_default(
     roles: Option<&Vec<String>>,
     default_role: Option<String>,
@@ -450,11 +560,14 @@ fn roles_or_default(
     problems: &mut Vec<String>,
 ) -> Vec<String> {
     match roles {
-        Some(r) if r.iter().any(|x| x.trim().is_empty()) => {
-            problems.push(format!("{at}: roles must be non-empty names"));
+        Some(r) if !r.is_empty() => {
+            for role in r {
+                if let Some(p) = validate::role(role) {
+                    problems.push(format!("{at}: {p}"));
+                }
+            }
             r.clone()
         }
-        Some(r) if !r.is_empty() => r.clone(),
         _ => vec![default_role.unwrap_or_else(|| DEFAULT_ROLE.to_string())],
     }
 }
@@ -467,12 +580,20 @@ mod tests {
         DirectoryDocument::from_json(json).unwrap()
     }
 
+    /// A directory that holds the tiers the tests' tenants name.
+    fn known() -> Known {
+        Known {
+            tenants: BTreeSet::new(),
+            tiers: ["x", "t", "basic"].iter().map(|t| t.to_string()).collect(),
+        }
+    }
+
     #[test]
     fn defaults_apply_to_optional_fields() {
         let d = doc(r#"{"tenants":[{"id":"acme","tier":"basic"}],
-            "members":[{"userPoolId":"p","sub":"s","tenantId":"acme"}],
-            "invitations":[{"userPoolId":"p","email":"New@Acme.Example","tenantId":"acme"}]}"#);
-        let c = d.validate(&BTreeSet::new(), 7).unwrap();
+            "members":[{"userPoolId":"us-east-1_P","sub":"s","tenantId":"acme"}],
+            "invitations":[{"userPoolId":"us-east-1_P","email":"New@Acme.Example","tenantId":"acme"}]}"#);
+        let c = d.validate(&known(), 7).unwrap();
         let t = &c.tenants[0];
         assert_eq!(t.status, TenantStatus::Active);
         assert!(!t.self_sign_up);
@@ -490,11 +611,11 @@ mod tests {
         let d = doc(
             r#"{"tenants":[{"id":"","tier":"x"},{"id":"a","tier":"x"},{"id":"b","tier":"x"}],
             "routes":[{"kind":"planet","key":"k","tenantId":"a"},
-                      {"kind":"client","key":"c1","tenantId":"a"},
-                      {"kind":"client","key":"c1","tenantId":"b"}],
-            "members":[{"userPoolId":"p","sub":"s","tenantId":"ghost"}]}"#,
+                      {"kind":"client","userPoolId":"us-east-1_P","key":"c1","tenantId":"a"},
+                      {"kind":"client","userPoolId":"us-east-1_P","key":"c1","tenantId":"b"}],
+            "members":[{"userPoolId":"us-east-1_P","sub":"s","tenantId":"ghost"}]}"#,
         );
-        let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
+        let err = d.validate(&known(), 0).unwrap_err().to_string();
         assert!(err.contains("tenants[0]: missing id"), "{err}");
         assert!(err.contains("unknown route kind 'planet'"), "{err}");
         assert!(err.contains("claimed by tenants 'a' and 'b'"), "{err}");
@@ -504,10 +625,7 @@ mod tests {
     #[test]
     fn an_exported_user_count_is_accepted_and_ignored_on_import() {
         let d = doc(r#"{"tenants":[{"id":"a","tier":"x","userCount":7}]}"#);
-        assert_eq!(
-            d.validate(&BTreeSet::new(), 0).unwrap().tenants[0].user_count,
-            0
-        );
+        assert_eq!(d.validate(&known(), 0).unwrap().tenants[0].user_count, 0);
     }
 
     #[test]
@@ -519,26 +637,126 @@ mod tests {
     }
 
     #[test]
-    fn idp_routes_need_a_pool_and_scopes_no_blanks() {
+    fn every_route_but_a_pool_route_names_its_pool_and_scopes_have_no_blanks() {
         let d = doc(
             r#"{"tiers":[{"id":"t","scopes":["a b"]}],"tenants":[{"id":"a","tier":"t"}],
-            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"}]}"#,
+            "routes":[{"kind":"idp","key":"Okta","tenantId":"a"},
+                      {"kind":"domain","key":"a.example","tenantId":"a"},
+                      {"kind":"client","key":"web","tenantId":"a"},
+                      {"kind":"pool","key":"us-east-1_A","userPoolId":"us-east-1_A","tenantId":"a"},
+                      {"kind":"domain","userPoolId":"us-east-1_P","key":"b.example","tenantId":"a","emailDomains":["b.example"]}]}"#,
         );
-        let err = d.validate(&BTreeSet::new(), 0).unwrap_err().to_string();
-        assert!(err.contains("idp routes need userPoolId"), "{err}");
+        let err = d.validate(&known(), 0).unwrap_err().to_string();
+        for (kind, key) in [("idp", "Okta"), ("domain", "a.example"), ("client", "web")] {
+            assert!(
+                err.contains(&format!(
+                    "{kind} route '{key}' needs userPoolId: it places users of one user pool only \
+                     (add \"userPoolId\": \"<the pool's id>\")"
+                )),
+                "{err}"
+            );
+        }
+        assert!(
+            err.contains("routes[3]: a pool route's key is the user pool id"),
+            "{err}"
+        );
+        assert!(
+            err.contains("routes[4]: emailDomains only applies to idp routes"),
+            "{err}"
+        );
         assert!(err.contains("blank space"), "{err}");
+    }
+
+    #[test]
+    fn routes_are_stored_under_their_pool() {
+        let d = doc(r#"{"tenants":[{"id":"a","tier":"t"}],
+            "routes":[{"kind":"domain","userPoolId":"us-east-1_P","key":"A.Example","tenantId":"a"},
+                      {"kind":"domain","userPoolId":"us-east-1_Q","key":"a.example","tenantId":"a"},
+                      {"kind":"pool","key":"us-east-1_R","tenantId":"a"},
+                      {"kind":"idp","userPoolId":"us-east-1_P","key":"Okta","tenantId":"a",
+                       "trustEmail":true,"emailDomains":["A.example"]}]}"#);
+        let c = d.validate(&known(), 0).unwrap();
+        let keys: Vec<&str> = c.routes.iter().map(|r| r.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "us-east-1_P#a.example",
+                "us-east-1_Q#a.example",
+                "us-east-1_R",
+                "us-east-1_P#okta"
+            ]
+        );
+        assert_eq!(c.routes[3].email_domains, vec!["a.example"]);
+    }
+
+    #[test]
+    fn references_names_emails_domains_and_role_arns_are_checked_before_anything_is_written() {
+        let d = doc(
+            r#"{"tenants":[{"id":"acme","tier":"premum","iamRoleArn":"acme-role",
+                            "allowedEmailDomains":["acme"]},
+                           {"id":"a#b","tier":"basic"}],
+            "routes":[{"kind":"domain","userPoolId":"us-east-1_P","key":"not a domain","tenantId":"acme"},
+                      {"kind":"idp","userPoolId":"us-east-1_P","key":"Acme_SAML","tenantId":"acme"},
+                      {"kind":"client","userPoolId":"pool","key":"web","tenantId":"acme"}],
+            "members":[{"userPoolId":"us-east-1_P","sub":"s","tenantId":"acme","roles":["a b"]}],
+            "invitations":[{"userPoolId":"us-east-1_P","email":"x@localhost","tenantId":"acme"},
+                           {"userPoolId":"us-east-1_P","email":"y@acme.example","tenantId":"ghost"},
+                           {"userPoolId":"us-east-1_P","email":"z@acme.example","tenantId":"acme","usedBy":"s"}]}"#,
+        );
+        let err = d.validate(&known(), 0).unwrap_err();
+        let expected = [
+            "tenants[0]: tier 'premum' does not exist",
+            "tenants[0]: iamRoleArn 'acme-role' is not an IAM role ARN",
+            "tenants[0]: allowedEmailDomains: 'acme' is not a domain name",
+            "tenants[1]: tenant id 'a#b' must be",
+            "routes[0]: 'not a domain' is not a domain name",
+            "routes[1]: identity provider name 'Acme_SAML'",
+            "routes[2]: user pool id 'pool' is not a user pool id",
+            "members[0]: role 'a b'",
+            "invitations[0]: an email address has an invalid domain 'localhost'",
+            "invitations[1]: unknown tenant 'ghost'",
+            "invitations[2]: usedBy and usedAt go together",
+        ];
+        for e in expected {
+            assert!(
+                err.problems.iter().any(|p| p.starts_with(e)),
+                "{e}: {err:#?}"
+            );
+        }
+        assert_eq!(err.problems.len(), expected.len(), "{err:#?}");
+        let known_tier = Known {
+            tiers: ["premum".to_string()].into(),
+            ..known()
+        };
+        let err = doc(r#"{"tenants":[{"id":"acme","tier":"premum"}]}"#).validate(&known_tier, 0);
+        assert!(err.is_ok(), "a tier of the table counts: {err:?}");
+    }
+
+    #[test]
+    fn a_used_invitation_keeps_who_used_it_and_no_expiry() {
+        let d = doc(r#"{"tenants":[{"id":"acme","tier":"basic"}],
+            "invitations":[{"userPoolId":"us-east-1_P","email":"z@acme.example","tenantId":"acme",
+                            "usedBy":"s","usedAt":5,"expiresAt":9}]}"#);
+        let c = d.validate(&known(), 0).unwrap();
+        let i = &c.invitations[0];
+        assert_eq!(
+            (i.used_by.as_deref(), i.used_at, i.expires_at),
+            (Some("s"), Some(5), None)
+        );
+        let back = DirectoryDocument::from_contents(&c);
+        assert_eq!(back.invitations[0].used_by.as_deref(), Some("s"));
     }
 
     #[test]
     fn export_form_round_trips_through_validation() {
         let d = doc(r#"{"tiers":[{"id":"premium","scopes":["reports/export"]}],
             "tenants":[{"id":"acme","tier":"premium","maxUsers":5,"allowedEmailDomains":["Acme.example"]}],
-            "routes":[{"kind":"idp","userPoolId":"p","key":"AcmeSAML","tenantId":"acme","trustEmail":true},
-                      {"kind":"domain","key":"acme.example","tenantId":"acme"}],
-            "members":[{"userPoolId":"p","sub":"s","tenantId":"acme","roles":["admin"]}]}"#);
-        let c = d.validate(&BTreeSet::new(), 1).unwrap();
+            "routes":[{"kind":"idp","userPoolId":"us-east-1_P","key":"AcmeSAML","tenantId":"acme","trustEmail":true},
+                      {"kind":"domain","userPoolId":"us-east-1_P","key":"acme.example","tenantId":"acme"}],
+            "members":[{"userPoolId":"us-east-1_P","sub":"s","tenantId":"acme","roles":["admin"]}]}"#);
+        let c = d.validate(&known(), 1).unwrap();
         let again = DirectoryDocument::from_contents(&c)
-            .validate(&BTreeSet::new(), 1)
+            .validate(&known(), 1)
             .unwrap();
         let mut a = c.clone();
         let mut b = again;

@@ -4,16 +4,28 @@ use tenant_lookup::store::dynamo::codec::{
     invitation_from_item, membership_from_item, route_from_item, tenant_from_item, tier_from_item,
 };
 use tenant_lookup::store::keys::{self, ItemKind};
-use tenant_lookup::{DirectoryContents, DirectoryError};
+use tenant_lookup::DirectoryContents;
 
-use crate::table::TenantTable;
+use crate::error::AdminError;
+use crate::progress::Progress;
+use crate::table::{ScanFilter, TenantTable};
 
 impl TenantTable {
-    /// Everything in the table that is a directory item, sorted. Items of unknown kinds are
-    /// skipped. Scans the whole table: admin use only.
-    pub async fn export(&self) -> Result<DirectoryContents, DirectoryError> {
+    /// [`export_with`](Self::export_with) no progress reports.
+    pub async fn export(&self) -> Result<DirectoryContents, AdminError> {
+        self.export_with(&()).await
+    }
+
+    /// Everything in the table that is a directory item, sorted. Items of unknown kinds and
+    /// the provisioning guards are skipped. Scans the whole table (consistently): admin only.
+    pub async fn export_with(
+        &self,
+        progress: &dyn Progress,
+    ) -> Result<DirectoryContents, AdminError> {
+        progress.stage("reading the directory", None);
+        let items = self.scan(ScanFilter::All, progress).await?;
         let mut contents = DirectoryContents::default();
-        for item in self.scan(None).await? {
+        for item in items {
             let pk = item
                 .get(keys::PK)
                 .and_then(|v| v.as_s().ok())
@@ -50,6 +62,7 @@ impl TenantTable {
                 &b.tenant_id,
             ))
         });
+        progress.finish();
         Ok(contents)
     }
 }

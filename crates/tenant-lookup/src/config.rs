@@ -27,7 +27,12 @@ pub struct Config {
     pub claims: ClaimNames,
     pub groups_mode: GroupsMode,
     pub no_tenant_policy: NoTenantPolicy,
+    /// The CloudWatch namespace of the functions' metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
 }
+
+/// `METRICS_NAMESPACE` when unset.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "CognitoTenantTriggers";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {variable}: {problem}")]
@@ -110,6 +115,12 @@ impl Config {
                     format!("'{name}' is a claim Cognito reserves or a user attribute"),
                 ));
             }
+            if is_standard_claim(&name) {
+                return Err(err(
+                    variable,
+                    format!("'{name}' is a standard OpenID Connect claim: it would overwrite the user's own"),
+                ));
+            }
             Ok(name)
         };
         let tenant_id = claim("TENANT_ID_CLAIM", "tenantId")?;
@@ -126,6 +137,21 @@ impl Config {
             ));
         }
 
+        let metrics_namespace =
+            var("METRICS_NAMESPACE").unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_string());
+        if metrics_namespace.len() > 255
+            || metrics_namespace.starts_with("AWS/")
+            || !metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-_/#: ".contains(c))
+        {
+            return Err(err(
+                "METRICS_NAMESPACE",
+                "must be a CloudWatch namespace: up to 255 of A-Z a-z 0-9 . - _ / # : and space, \
+                 not starting with AWS/",
+            ));
+        }
+
         Ok(Config {
             table_name,
             cache_ttl,
@@ -137,6 +163,7 @@ impl Config {
             },
             groups_mode,
             no_tenant_policy,
+            metrics_namespace,
         })
     }
 }
@@ -177,6 +204,34 @@ pub fn is_reserved_claim(name: &str) -> bool {
         || name.starts_with("dev:")
 }
 
+/// The standard claims of OpenID Connect Core 1.0, section 5.1: clients read them as the
+/// user's own, so a tenant claim may not take one of their names.
+pub fn is_standard_claim(name: &str) -> bool {
+    const STANDARD: &[&str] = &[
+        "sub",
+        "name",
+        "given_name",
+        "family_name",
+        "middle_name",
+        "nickname",
+        "preferred_username",
+        "profile",
+        "picture",
+        "website",
+        "email",
+        "email_verified",
+        "gender",
+        "birthdate",
+        "zoneinfo",
+        "locale",
+        "phone_number",
+        "phone_number_verified",
+        "address",
+        "updated_at",
+    ];
+    STANDARD.contains(&name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -200,6 +255,7 @@ mod tests {
         assert_eq!(c.claims.tenant_id, "tenantId");
         assert_eq!(c.claims.tenant_tier, "tenantTier");
         assert_eq!(c.claims.tenant_attribute, "custom:tenantId");
+        assert_eq!(c.metrics_namespace, "CognitoTenantTriggers");
     }
 
     #[test]
@@ -214,6 +270,8 @@ mod tests {
             ("TENANT_ID_CLAIM", "sub"),
             ("TENANT_TIER_CLAIM", "cognito:groups"),
             ("TENANT_ATTRIBUTE", "tenant"),
+            ("METRICS_NAMESPACE", "AWS/Lambda"),
+            ("METRICS_NAMESPACE", "tenants{prod}"),
         ] {
             let e = from(&[("TENANT_TABLE", "t"), (k, v)]).unwrap_err();
             assert_eq!(e.variable, k);
@@ -226,6 +284,24 @@ mod tests {
     }
 
     #[test]
+    fn claim_names_may_not_be_standard_claims() {
+        for name in [
+            "email",
+            "phone_number",
+            "name",
+            "preferred_username",
+            "address",
+        ] {
+            for variable in ["TENANT_ID_CLAIM", "TENANT_TIER_CLAIM"] {
+                let e = from(&[("TENANT_TABLE", "t"), (variable, name)]).unwrap_err();
+                assert_eq!(e.variable, variable);
+                assert!(e.problem.contains("standard OpenID Connect claim"), "{e}");
+            }
+        }
+        assert!(from(&[("TENANT_TABLE", "t"), ("TENANT_ID_CLAIM", "org")]).is_ok());
+    }
+
+    #[test]
     fn options_parse() {
         let c = from(&[
             ("TENANT_TABLE", "t"),
@@ -234,8 +310,10 @@ mod tests {
             ("GROUPS_MODE", "merge"),
             ("NO_TENANT_POLICY", "issue-without-tenant-claims"),
             ("TENANT_ID_CLAIM", "tid"),
+            ("METRICS_NAMESPACE", "CognitoTenantTriggers/prod-stack"),
         ])
         .unwrap();
+        assert_eq!(c.metrics_namespace, "CognitoTenantTriggers/prod-stack");
         assert_eq!(c.cache_ttl, Duration::from_secs(5));
         assert_eq!(
             c.stale_if_error,

@@ -1,8 +1,8 @@
 //! Builders for the library's own unit tests (integration tests use the `test-support` crate).
 
 use crate::domain::model::{
-    Invitation, Membership, MembershipStatus, Route, RouteKind, Tenant, TenantStatus, Tier,
-    DEFAULT_ROLE,
+    route_key, Invitation, Membership, MembershipStatus, Route, RouteKind, Tenant, TenantStatus,
+    Tier, DEFAULT_ROLE,
 };
 
 /// An active tenant with every default: no self sign-up, any domain, unlimited seats.
@@ -28,12 +28,13 @@ pub fn tier(id: &str, scopes: &[&str]) -> Tier {
     }
 }
 
-pub fn route(kind: RouteKind, key: &str, tenant_id: &str) -> Route {
+pub fn route(kind: RouteKind, user_pool_id: &str, key: &str, tenant_id: &str) -> Route {
     Route {
         kind,
-        key: key.into(),
+        key: route_key(kind, user_pool_id, key),
         tenant_id: tenant_id.into(),
         trust_email: false,
+        email_domains: vec![],
     }
 }
 
@@ -57,5 +58,7 @@ pub fn invitation(pool: &str, email: &str, tenant_id: &str) -> Invitation {
         roles: vec![DEFAULT_ROLE.into()],
         invited_by: None,
         expires_at: None,
+        used_by: None,
+        used_at: None,
     }
 }

@@ -6,7 +6,8 @@
 //!   cached), the key scheme and the item codec;
 //! - [`cognito`]: the trigger events read leniently and the responses written exactly;
 //! - [`handlers`]: each trigger once, parse → decide → render → log;
-//! - [`lambda`]: the wiring every function binary shares.
+//! - [`lambda`]: the wiring every function binary shares; [`telemetry`]: its log context and
+//!   metrics.
 
 pub mod clock;
 pub mod cognito;
@@ -16,6 +17,7 @@ pub mod handlers;
 pub mod lambda;
 pub mod logging;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(test)]
 mod fixtures;
@@ -23,7 +25,7 @@ mod fixtures;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::Config;
 pub use domain::denial::{Denial, DenyCode};
-pub use handlers::{PostConfirmation, PreSignUp, PreTokenGeneration, Trigger};
+pub use handlers::{Explained, PostConfirmation, PreSignUp, PreTokenGeneration, Trigger};
 pub use store::cache::CachedDirectory;
 pub use store::dynamo::DynamoDirectory;
 pub use store::memory::InMemoryDirectory;

@@ -65,10 +65,10 @@ async fn a_user_with_a_verified_email_is_provisioned_and_gets_the_claims() {
         ("acme", vec!["editor".to_string()], NOW)
     );
     assert!(
-        !s.invitations()
+        s.invitations()
             .iter()
-            .any(|i| i.email == "new.hire@acme.example"),
-        "invitation consumed"
+            .any(|i| i.email == "new.hire@acme.example" && i.is_used()),
+        "invitation used (and kept as used)"
     );
     assert_eq!(s.tenant("acme").user_count, 2);
     assert_eq!(s.dir.requests().writes, 1);
@@ -140,41 +140,63 @@ async fn an_unverified_email_with_the_bare_token_policy_is_issued_without_tenant
 
 #[tokio::test]
 async fn provisioning_follows_the_admission_rules() {
-    // (client, email, code): no write in any of these.
+    // (client, email, the rule that refused, the code shown): no write in any of these. A user
+    // the rules do not place is a user without a tenant (NO_TENANT, so NO_TENANT_POLICY
+    // applies); conflicts, ambiguity and suspension are denied as such.
     let cases = [
-        ("shared-web", "bob@acme.example", DenyCode::SignupNotAllowed),
+        (
+            "shared-web",
+            "bob@acme.example",
+            "SIGNUP_NOT_ALLOWED",
+            DenyCode::NoTenant,
+        ),
         (
             "stark-web",
             "tony@mail.example",
-            DenyCode::EmailDomainNotAllowed,
+            "EMAIL_DOMAIN_NOT_ALLOWED",
+            DenyCode::NoTenant,
         ),
         (
             "shared-web",
             "milton@initech.example",
+            "tenant initech is suspended",
             DenyCode::TenantSuspended,
         ),
         (
             "hooli-web",
             "gavin@mail.example",
-            DenyCode::SeatLimitReached,
+            "SEAT_LIMIT_REACHED",
+            DenyCode::NoTenant,
         ),
         (
             "acme-web",
             "contractor@acme.example",
+            "client route says acme",
             DenyCode::TenantConflict,
         ),
         (
             "shared-web",
             "twice@partner.example",
+            "2 invitations",
             DenyCode::TenantAmbiguous,
         ),
-        ("shared-web", "drifter@mail.example", DenyCode::NoTenant),
+        (
+            "shared-web",
+            "drifter@mail.example",
+            "no route",
+            DenyCode::NoTenant,
+        ),
     ];
-    for (client, email, code) in cases {
+    for (client, email, rule, code) in cases {
         let s = setup();
         let e = token(client, email, "true");
         let run = s.run(e.clone()).await;
         assert_eq!(run.err().code, code, "{client} {email}");
+        assert!(
+            run.err().reason.starts_with(rule),
+            "{client} {email}: {}",
+            run.err().reason
+        );
         assert_discreet(run.err(), &e);
         assert_eq!(s.dir.requests().writes, 0, "{client} {email}");
     }
@@ -190,15 +212,24 @@ async fn provisioning_follows_the_admission_rules() {
 
 #[tokio::test]
 async fn a_federated_user_whose_post_confirmation_failed_is_provisioned_through_the_idp_route() {
+    let federated = |email: &str| {
+        let mut e = token("shared-web", email, "true");
+        e["userName"] = json!("AcmeSAML_jdoe");
+        e["triggerSource"] = json!("TokenGeneration_HostedAuth");
+        e["request"]["userAttributes"]["cognito:user_status"] = json!("EXTERNAL_PROVIDER");
+        e["request"]["userAttributes"]["identities"] = json!(identities("AcmeSAML", "jdoe"));
+        e
+    };
     let s = setup();
-    let mut e = token("shared-web", "jdoe@mail.example", "true");
-    e["userName"] = json!("AcmeSAML_jdoe");
-    e["triggerSource"] = json!("TokenGeneration_HostedAuth");
-    e["request"]["userAttributes"]["cognito:user_status"] = json!("EXTERNAL_PROVIDER");
-    e["request"]["userAttributes"]["identities"] = json!(identities("AcmeSAML", "jdoe"));
-    let run = s.run(e).await;
+    let run = s.run(federated("jdoe@acme.example")).await;
     assert_eq!(id_claims(run.ok())["tenantId"], "acme");
     assert_eq!(run.decided(), ("acme", "idp"));
+    // The trusted IdP vouches only within acme's domains: another address is not proven, so
+    // the user is not placed (a user without a tenant).
+    let s = setup();
+    let run = s.run(federated("jdoe@mail.example")).await;
+    assert_eq!(run.err().code, DenyCode::NoTenant);
+    assert!(s.membership_of(POOL, NEW_SUB).is_empty());
 }
 
 #[tokio::test]
@@ -225,4 +256,95 @@ async fn an_untrusted_idp_cannot_prove_the_email_for_first_token_provisioning() 
     assert_eq!(run.err().code, DenyCode::NoTenant);
     assert_discreet(run.err(), &e);
     assert_eq!(s.dir.requests().writes, 0);
+}
+
+/// A directory in which a trigger provisioned every user before and an administrator has since
+/// removed their membership (the guard item stays, so the user is not provisioned again).
+struct RemovedMembers(std::sync::Arc<tenant_lookup::InMemoryDirectory>);
+
+impl tenant_lookup::Directory for RemovedMembers {
+    async fn tenant(
+        &self,
+        id: &str,
+    ) -> Result<Option<tenant_lookup::domain::model::Tenant>, tenant_lookup::DirectoryError> {
+        self.0.tenant(id).await
+    }
+    async fn tier(
+        &self,
+        id: &str,
+    ) -> Result<Option<tenant_lookup::domain::model::Tier>, tenant_lookup::DirectoryError> {
+        self.0.tier(id).await
+    }
+    async fn route(
+        &self,
+        kind: tenant_lookup::domain::model::RouteKind,
+        key: &str,
+    ) -> Result<Option<tenant_lookup::domain::model::Route>, tenant_lookup::DirectoryError> {
+        self.0.route(kind, key).await
+    }
+    async fn memberships(
+        &self,
+        pool: &str,
+        sub: &str,
+    ) -> Result<Vec<tenant_lookup::domain::model::Membership>, tenant_lookup::DirectoryError> {
+        self.0.memberships(pool, sub).await
+    }
+    async fn invitations(
+        &self,
+        pool: &str,
+        email: &str,
+    ) -> Result<Vec<tenant_lookup::domain::model::Invitation>, tenant_lookup::DirectoryError> {
+        self.0.invitations(pool, email).await
+    }
+    async fn provision(
+        &self,
+        _request: &tenant_lookup::ProvisionRequest,
+    ) -> Result<tenant_lookup::ProvisionOutcome, tenant_lookup::DirectoryError> {
+        Ok(tenant_lookup::ProvisionOutcome::ProvisionedBefore)
+    }
+}
+
+/// A removed member has no tenant: NO_TENANT, so NO_TENANT_POLICY decides (it used to read
+/// SIGNUP_NOT_ALLOWED, which no policy covered).
+#[tokio::test]
+async fn a_removed_member_is_a_user_without_a_tenant() {
+    use std::sync::Arc;
+    use tenant_lookup::{CachedDirectory, ManualClock, PreTokenGeneration, Trigger};
+    let e = token("shared-web", "sam@globex.example", "true");
+    for (policy, shown) in [
+        ("deny", Some(DenyCode::NoTenant)),
+        ("issue-without-tenant-claims", None),
+    ] {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let directory = CachedDirectory::new(
+            RemovedMembers(directory_from(test_support::seeds::HANDLERS, &[])),
+            std::time::Duration::from_secs(60),
+            clock.clone(),
+        );
+        let handler =
+            PreTokenGeneration::new(directory, clock, &config(&[("NO_TENANT_POLICY", policy)]));
+        // Under a subscriber, like every handler run here: tracing caches each call site's
+        // interest process-wide, and a run without one would hide other tests' log lines.
+        let (answer, _) = test_support::logs::capture(handler.handle(e.clone())).await;
+        match shown {
+            Some(code) => {
+                let err = answer.unwrap_err();
+                assert_eq!(err.code, code, "{policy}");
+                assert!(
+                    err.reason
+                        .starts_with("SIGNUP_NOT_ALLOWED: provisioned before"),
+                    "{}",
+                    err.reason
+                );
+            }
+            None => {
+                let out = answer.unwrap();
+                assert_eq!(
+                    out["response"]["claimsAndScopeOverrideDetails"]["idTokenGeneration"],
+                    json!({"claimsToSuppress": ["custom:tenantId"]}),
+                    "{policy}"
+                );
+            }
+        }
+    }
 }

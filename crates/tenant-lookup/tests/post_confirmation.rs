@@ -72,14 +72,18 @@ async fn denied(s: &Setup<Handler>, event: Value) -> DenyCode {
     e.code
 }
 
-/// A conflict or an ambiguity is shown as `SIGNUP_NOT_ALLOWED` (it would reveal other tenants'
-/// invitations); the real code leads the logged reason.
+/// A conflict, an ambiguity, or any refusal about a tenant found from the email (an invitation
+/// or a domain route) is shown as `SIGNUP_NOT_ALLOWED`: it would reveal other tenants'
+/// invitations or state. The real code leads the logged reason; nothing changes.
 async fn denied_as_sign_up_refusal(s: &Setup<Handler>, event: Value, real: DenyCode) {
+    let before = s.dir.contents();
     let run = s.run(event.clone()).await;
     let e = run.err();
     assert_discreet(e, &event);
     assert_eq!(e.code, DenyCode::SignupNotAllowed);
     assert!(e.reason.starts_with(real.as_str()), "{}", e.reason);
+    assert_eq!(run.log["code"], "SIGNUP_NOT_ALLOWED");
+    assert_eq!(s.dir.contents(), before, "a denial changes nothing");
 }
 
 // --- No-op sources --------------------------------------------------------------------------
@@ -236,10 +240,10 @@ async fn an_invitation_admits_a_verified_email_and_is_consumed() {
     );
     assert_eq!((m.status, m.created_at), (MembershipStatus::Active, NOW));
     assert!(
-        !s.invitations()
+        s.invitations()
             .iter()
-            .any(|i| i.email == "new.hire@acme.example"),
-        "invitation consumed"
+            .any(|i| i.email == "new.hire@acme.example" && i.is_used()),
+        "invitation used (and kept as used)"
     );
     assert_eq!(s.tenant("acme").user_count, 2);
 }
@@ -247,15 +251,13 @@ async fn an_invitation_admits_a_verified_email_and_is_consumed() {
 #[tokio::test]
 async fn an_invitation_needs_a_verified_email() {
     let s = setup();
+    // Found from the email alone: the refusal shows as SIGNUP_NOT_ALLOWED.
     for verified in [Some("false"), None, Some(""), Some("yes")] {
         let e = confirm("shared-web", "new.hire@acme.example", verified);
-        assert_eq!(
-            denied(&s, e).await,
-            DenyCode::EmailNotVerified,
-            "{verified:?}"
-        );
+        denied_as_sign_up_refusal(&s, e, DenyCode::EmailNotVerified).await;
     }
-    // Also when an explicit route agrees with the invitation.
+    // Also when an explicit route agrees with the invitation; the route named the tenant, so
+    // the code is shown.
     assert_eq!(
         denied(
             &s,
@@ -268,22 +270,20 @@ async fn an_invitation_needs_a_verified_email() {
     assert!(
         s.invitations()
             .iter()
-            .any(|i| i.email == "new.hire@acme.example"),
-        "invitation kept"
+            .any(|i| i.email == "new.hire@acme.example" && !i.is_used()),
+        "invitation kept open"
     );
 }
 
 #[tokio::test]
 async fn a_domain_route_needs_a_verified_email() {
     let s = setup();
-    assert_eq!(
-        denied(
-            &s,
-            confirm("shared-web", "sam@globex.example", Some("false"))
-        )
-        .await,
-        DenyCode::EmailNotVerified
-    );
+    denied_as_sign_up_refusal(
+        &s,
+        confirm("shared-web", "sam@globex.example", Some("false")),
+        DenyCode::EmailNotVerified,
+    )
+    .await;
     assert_eq!(s.dir.requests().writes, 0);
     // A boolean true, as some sample events carry it, is as good as "true".
     let mut e = confirm("shared-web", "sam@globex.example", None);
@@ -356,8 +356,8 @@ async fn a_federated_user_claims_an_invitation_only_with_a_verified_email() {
     assert!(
         s.invitations()
             .iter()
-            .any(|i| i.email == "vip@mail.example"),
-        "invitation not consumed"
+            .any(|i| i.email == "vip@mail.example" && !i.is_used()),
+        "invitation not used"
     );
     // Nor when the IdP says the address is verified: an IdP the tenant does not trust for email
     // sets email_verified itself, so it proves nothing.
@@ -371,7 +371,7 @@ async fn a_federated_user_claims_an_invitation_only_with_a_verified_email() {
     assert!(s
         .invitations()
         .iter()
-        .any(|i| i.email == "vip@mail.example"));
+        .any(|i| i.email == "vip@mail.example" && !i.is_used()));
     assert_eq!(provisioned(&s).roles, vec!["member"]);
 }
 
@@ -510,14 +510,14 @@ async fn the_transaction_holds_max_users_even_when_the_cached_tenant_shows_a_fre
 #[tokio::test]
 async fn a_suspended_tenant_takes_nobody() {
     let s = setup();
-    assert_eq!(
-        denied(
-            &s,
-            confirm("shared-web", "milton@initech.example", Some("true"))
-        )
-        .await,
-        DenyCode::TenantSuspended
-    );
+    // Found through the domain route: shown as SIGNUP_NOT_ALLOWED, logged as suspended.
+    denied_as_sign_up_refusal(
+        &s,
+        confirm("shared-web", "milton@initech.example", Some("true")),
+        DenyCode::TenantSuspended,
+    )
+    .await;
+    // Named by the app client: the code is shown.
     assert_eq!(
         denied(
             &s,
@@ -541,7 +541,7 @@ async fn a_suspension_within_the_cache_ttl_is_held_by_the_transaction() {
         .update_tenant("globex", |t| t.status = TenantStatus::Suspended);
     let mut e = confirm("shared-web", "kim@globex.example", Some("true"));
     e["request"]["userAttributes"]["sub"] = json!("5a5a5a5a-0000-4000-8000-0000000000b3");
-    assert_eq!(denied(&s, e).await, DenyCode::TenantSuspended);
+    denied_as_sign_up_refusal(&s, e, DenyCode::TenantSuspended).await;
 }
 
 // --- Failures -------------------------------------------------------------------------------

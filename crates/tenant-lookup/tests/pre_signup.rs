@@ -161,7 +161,7 @@ async fn provider_names_are_matched_within_the_pool_only() {
         federated(
             "UmbrellaAD_u1",
             "umbrella-web",
-            json!({"email": "u1@mail.example"}),
+            json!({"email": "u1@umbrella.example"}),
         ),
         SILO,
     );
@@ -263,7 +263,7 @@ async fn several_invitations_are_ambiguous_unless_a_route_picks_one() {
 async fn explicit_sources_and_invitations_must_agree() {
     let s = setup();
     // POOL route (umbrella) and CLIENT route (globex).
-    let e = in_pool(local("globex-web", "rita@mail.example"), SILO);
+    let e = in_pool(local("globex-silo-web", "rita@mail.example"), SILO);
     assert_eq!(refused_because(&s, e).await, "TENANT_CONFLICT");
     // IDP route (acme) and CLIENT route (hooli).
     let e = federated(
@@ -298,23 +298,26 @@ async fn explicit_sources_and_invitations_must_agree() {
 #[tokio::test]
 async fn the_tenant_must_be_active() {
     let s = setup();
-    assert_eq!(
-        denied(&s, local("shared-web", "milton@initech.example")).await,
-        DenyCode::TenantSuspended
-    );
+    // Named by the app client: the code is shown.
     assert_eq!(
         denied(&s, local("initech-web", "milton@mail.example")).await,
         DenyCode::TenantSuspended
     );
+    // Found from the email (a domain route): shown as SIGNUP_NOT_ALLOWED, logged as suspended,
+    // so typing an address tells nobody in what state its tenant is.
     assert_eq!(
-        denied(&s, admin("milton@initech.example")).await,
-        DenyCode::TenantSuspended
+        refused_because(&s, local("shared-web", "milton@initech.example")).await,
+        "TENANT_SUSPENDED"
+    );
+    assert_eq!(
+        refused_because(&s, admin("milton@initech.example")).await,
+        "TENANT_SUSPENDED"
     );
 }
 
 #[tokio::test]
 async fn the_tenant_must_exist() {
-    let seed = r#"{"tiers": [{"id": "basic"}], "routes": [{"kind": "client", "key": "ghost-web", "tenantId": "ghost"}]}"#;
+    let seed = r#"{"tiers": [{"id": "basic"}], "routes": [{"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "ghost-web", "tenantId": "ghost"}]}"#;
     let s = Setup::with(directory_from(seed, &["ghost"]), NOW, &[], pre_signup);
     // A route to a tenant that does not exist is an inconsistent directory: fail closed.
     assert_eq!(
@@ -412,8 +415,8 @@ async fn seats_are_checked_for_everyone() {
         DenyCode::SeatLimitReached
     );
     assert_eq!(
-        denied(&s, local("shared-web", "gavin@hooli.example")).await,
-        DenyCode::SeatLimitReached
+        refused_because(&s, local("shared-web", "gavin@hooli.example")).await,
+        "SEAT_LIMIT_REACHED"
     );
     let e = federated(
         "HooliSAML_gavin",
@@ -422,8 +425,8 @@ async fn seats_are_checked_for_everyone() {
     );
     assert_eq!(denied(&s, e).await, DenyCode::SeatLimitReached);
     assert_eq!(
-        denied(&s, admin("gavin@hooli.example")).await,
-        DenyCode::SeatLimitReached
+        refused_because(&s, admin("gavin@hooli.example")).await,
+        "SEAT_LIMIT_REACHED"
     );
 
     let s = setup();
@@ -480,13 +483,11 @@ async fn only_a_trusted_idp_vouching_for_an_email_within_the_tenant_s_domains_au
             json!({"email": "hank@globex.example", "email_verified": "true"}),
             NO_FLAGS,
         ),
-        // A trusted IdP of a tenant without allowedEmailDomains: any address.
-        (
-            "HooliSAML_x",
-            json!({"email": "x@mail.example"}),
-            (true, true),
-        ),
-        // ... but there must be one: autoVerifyEmail without an email fails the sign-up.
+        // A trusted IdP of a tenant without allowedEmailDomains, whose route names no
+        // emailDomains, vouches for nobody: it could claim any company's address.
+        ("HooliSAML_x", json!({"email": "x@mail.example"}), NO_FLAGS),
+        ("HooliSAML_h", json!({"email": "h@hooli.example"}), NO_FLAGS),
+        // There must be an email: autoVerifyEmail without one fails the sign-up.
         (
             "HooliSAML_y",
             json!({"phone_number": "+12065550100"}),
@@ -499,6 +500,18 @@ async fn only_a_trusted_idp_vouching_for_an_email_within_the_tenant_s_domains_au
         let e = federated(user, "shared-web", attributes.clone());
         assert_eq!(admitted(&s, e).await.2, want, "{user} {attributes}");
     }
+    // The route's own emailDomains: within them, vouched; outside, not.
+    let silo = |email: &str| {
+        in_pool(
+            federated("UmbrellaAD_u", "umbrella-web", json!({"email": email})),
+            SILO,
+        )
+    };
+    assert_eq!(
+        admitted(&s, silo("u@umbrella.example")).await.2,
+        (true, true)
+    );
+    assert_eq!(admitted(&s, silo("u@acme.example")).await.2, NO_FLAGS);
 }
 
 #[tokio::test]
@@ -637,6 +650,7 @@ fn assorted_events() -> Vec<Value> {
         local("stark-web", "tony@mail.example"),
         local("hooli-web", "gavin@mail.example"),
         local("shared-web", "milton@initech.example"),
+        local("initech-web", "milton@mail.example"),
         local("shared-web", "drifter@mail.example"),
         local("shared-web", "late@acme.example"),
         federated(

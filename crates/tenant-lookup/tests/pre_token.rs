@@ -293,6 +293,71 @@ async fn version_1_client_credentials_is_refused_rather_than_issued_without_tena
     );
 }
 
+/// A user event in version 1's shape, as cognito-local 5.3.0 sends every token event:
+/// `version` as given (`None`: absent), no scopes, `response.claimsOverrideDetails`.
+fn v1_shaped(version: Option<&str>) -> Value {
+    let mut e = user_event("1");
+    match version {
+        Some(v) => e["version"] = json!(v),
+        None => {
+            e.as_object_mut().unwrap().remove("version");
+        }
+    }
+    e["request"].as_object_mut().unwrap().remove("scopes");
+    e["request"]["groupConfiguration"] = json!({});
+    e["response"] = json!({"claimsOverrideDetails": {}});
+    e
+}
+
+#[tokio::test]
+async fn version_0_or_none_of_a_version_1_shaped_event_is_answered_as_version_1() {
+    let s = setup(&[]);
+    let want = s.handler.handle(v1_shaped(Some("1"))).await.unwrap()["response"].clone();
+    assert_eq!(
+        want["claimsOverrideDetails"]["claimsToAddOrOverride"],
+        json!({"tenantId": "acme", "tenantTier": "premium", "custom:tenantId": "acme"})
+    );
+    assert_eq!(
+        want["claimsOverrideDetails"]["groupOverrideDetails"]["groupsToOverride"],
+        json!(["admin"])
+    );
+    for version in [Some("0"), None] {
+        let event = v1_shaped(version);
+        let out = s.handler.handle(event.clone()).await.unwrap();
+        assert_eq!(out["response"], want, "version {version:?}");
+        assert!(out["response"]
+            .get("claimsAndScopeOverrideDetails")
+            .is_none());
+        // Everything but the response comes back as sent, the version included.
+        let (mut sent, mut got) = (event, out);
+        sent.as_object_mut().unwrap().remove("response");
+        got.as_object_mut().unwrap().remove("response");
+        assert_eq!(got, sent);
+    }
+}
+
+#[tokio::test]
+async fn version_0_loosens_nothing_else() {
+    let s = setup(&[]);
+    let invalid = |e: Value| async { s.handler.handle(e).await.unwrap_err().code };
+    // An unreadable version on version 1's shape.
+    assert_eq!(invalid(v1_shaped(Some("x"))).await, DenyCode::InvalidEvent);
+    // "0" or none on version 2's shape (scopes, claimsAndScopeOverrideDetails).
+    for version in ["0", ""] {
+        let mut e = user_event(version);
+        if version.is_empty() {
+            e.as_object_mut().unwrap().remove("version");
+        }
+        assert_eq!(invalid(e).await, DenyCode::InvalidEvent, "{version:?}");
+    }
+    // A machine event answered as version 1 is refused, as version 1's is.
+    let mut m2m = m2m_event();
+    m2m["version"] = json!("0");
+    m2m["response"] = json!({"claimsOverrideDetails": {}});
+    m2m["request"].as_object_mut().unwrap().remove("scopes");
+    assert_eq!(invalid(m2m).await, DenyCode::InvalidEvent);
+}
+
 /// Every value of every field replaced by every JSON kind: the handler answers, never panics.
 #[tokio::test]
 async fn never_panics_on_any_json_shape() {

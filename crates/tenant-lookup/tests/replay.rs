@@ -222,8 +222,10 @@ async fn post_confirmation_events_match_their_expected_responses_and_directory_e
 /// `DOMAIN` and `IDP` routes keyed by the pool, the client, the email's domain and the
 /// `userName` up to its first `_`, and the tenants these name.
 ///
-/// `changes`: what the event did to the directory: memberships and invitations added or
-/// removed, and tenants changed (`userCount` as `"before -> after"`). `{}` when nothing changed.
+/// `changes`: what the event did to the directory: memberships added or removed, invitations
+/// added, removed or used (`invitationsUsed`: marked used by the provisioning, shown as they
+/// are after it), and tenants changed (`userCount` as `"before -> after"`). `{}` when nothing
+/// changed.
 fn directory_effect(event: &Value, before: &DirectoryContents, after: &DirectoryContents) -> Value {
     json!({"seed": reachable_seed(event, before), "changes": changes(before, after)})
 }
@@ -242,14 +244,14 @@ fn reachable_seed(event: &Value, seed: &DirectoryContents) -> Value {
         .map(|(p, _)| p);
 
     let mut keys = vec![(RouteKind::Pool, pool.to_string())];
-    keys.extend(client.map(|c| (RouteKind::Client, c.to_string())));
+    keys.extend(client.map(|c| (RouteKind::Client, route_key(RouteKind::Client, pool, c))));
     keys.extend(
         email
             .as_deref()
             .and_then(email_domain)
-            .map(|d| (RouteKind::Domain, d)),
+            .map(|d| (RouteKind::Domain, route_key(RouteKind::Domain, pool, &d))),
     );
-    keys.extend(provider.map(|p| (RouteKind::Idp, route_key(RouteKind::Idp, p, Some(pool)))));
+    keys.extend(provider.map(|p| (RouteKind::Idp, route_key(RouteKind::Idp, pool, p))));
     let routes: Vec<&Route> = seed
         .routes
         .iter()
@@ -309,14 +311,48 @@ fn changes(before: &DirectoryContents, after: &DirectoryContents) -> Value {
         member_key,
         membership_json,
     );
+    // An invitation marked used is an invitation used, not one removed and another added.
+    let used_now = |i: &Invitation| {
+        i.is_used()
+            && before
+                .invitations
+                .iter()
+                .any(|b| invitation_key(b) == invitation_key(i) && !b.is_used())
+    };
+    let used: Vec<Value> = after
+        .invitations
+        .iter()
+        .filter(|i| used_now(i))
+        .map(invitation_json)
+        .collect();
+    let after_unused: Vec<Invitation> = after
+        .invitations
+        .iter()
+        .filter(|i| !used_now(i))
+        .cloned()
+        .collect();
+    let before_unused: Vec<Invitation> = before
+        .invitations
+        .iter()
+        .filter(|b| {
+            !after
+                .invitations
+                .iter()
+                .any(|i| invitation_key(i) == invitation_key(b) && used_now(i))
+        })
+        .cloned()
+        .collect();
     diff(
         &mut out,
         "invitations",
-        &before.invitations,
-        &after.invitations,
+        &before_unused,
+        &after_unused,
         invitation_key,
         invitation_json,
     );
+    if !used.is_empty() {
+        out.insert("invitationsUsed".into(), Value::Array(used));
+    }
     diff(
         &mut out,
         "routes",
@@ -410,9 +446,17 @@ fn tenant_json(t: &Tenant) -> Value {
 }
 
 fn route_json(r: &Route) -> Value {
-    let mut v = json!({"kind": r.kind.as_str().to_ascii_lowercase(), "key": r.key, "tenantId": r.tenant_id});
+    let (pool, key) = r.pool_and_key();
+    let mut v =
+        json!({"kind": r.kind.as_str().to_ascii_lowercase(), "key": key, "tenantId": r.tenant_id});
+    if let Some(pool) = pool {
+        v["userPoolId"] = json!(pool);
+    }
     if r.kind == RouteKind::Idp {
         v["trustEmail"] = json!(r.trust_email);
+    }
+    if !r.email_domains.is_empty() {
+        v["emailDomains"] = json!(r.email_domains);
     }
     v
 }
@@ -426,6 +470,12 @@ fn invitation_json(i: &Invitation) -> Value {
     let mut v = json!({"email": i.email, "tenantId": i.tenant_id, "roles": i.roles});
     if let Some(at) = i.expires_at {
         v["expiresAt"] = json!(at);
+    }
+    if let Some(by) = &i.used_by {
+        v["usedBy"] = json!(by);
+    }
+    if let Some(at) = i.used_at {
+        v["usedAt"] = json!(at);
     }
     v
 }

@@ -359,19 +359,23 @@ fn tenant(
     }
 }
 
-/// A route as the store holds it; `pool` scopes `IDP` keys.
+/// A route as the store holds it, scoped to `pool`; an `IDP` route that trusts email vouches
+/// within `email_domains` (or, when empty, its tenant's allowed domains).
 pub fn route(
     kind: RouteKind,
     key: &str,
     pool: &str,
     tenant_id: String,
     trust_email: bool,
+    email_domains: Vec<String>,
 ) -> Route {
+    let idp = kind == RouteKind::Idp;
     Route {
         kind,
-        key: route_key(kind, key, Some(pool)),
+        key: route_key(kind, pool, key),
         tenant_id,
-        trust_email: trust_email && kind == RouteKind::Idp,
+        trust_email: trust_email && idp,
+        email_domains: if idp { email_domains } else { Vec::new() },
     }
 }
 
@@ -411,6 +415,8 @@ fn invitation(
         roles,
         invited_by: None,
         expires_at,
+        used_by: None,
+        used_at: None,
     }
 }
 
@@ -522,7 +528,13 @@ pub fn directory(sizes: Sizes) -> BoxedStrategy<DirectoryContents> {
                             RouteKind::Domain => DOMAINS[k % DOMAINS.len()],
                             RouteKind::Idp => PROVIDERS[k % PROVIDERS.len()],
                         };
-                        route(kind, key, pool, tenant_id(t), trust)
+                        // Half the trusting IdPs name a domain they vouch for.
+                        let vouches = if k % 2 == 0 {
+                            vec![DOMAINS[k / 2 % DOMAINS.len()].to_string()]
+                        } else {
+                            Vec::new()
+                        };
+                        route(kind, key, pool, tenant_id(t), trust, vouches)
                     })
                     .collect(),
                 members: members

@@ -32,7 +32,7 @@ use serde_json::{Map, Value};
 use tenant_lookup::cognito::event::{TriggerSource, UserPoolEvent};
 use tenant_lookup::config::{Config, GroupsMode, NoTenantPolicy};
 use tenant_lookup::domain::claims::TOKEN_BUDGET_BYTES;
-use tenant_lookup::domain::model::{MembershipStatus, RouteKind, Tenant};
+use tenant_lookup::domain::model::{route_key, MembershipStatus, RouteKind, Tenant};
 use tenant_lookup::{
     CachedDirectory, Denial, DenyCode, DirectoryContents, InMemoryDirectory, ManualClock,
     PostConfirmation, PreSignUp, PreTokenGeneration, Trigger,
@@ -710,7 +710,8 @@ fn check_pre_token(
         check_provisioning(read, before, after)?;
     }
     let Ok(answer) = result else { return Ok(()) };
-    let version = read.version.unwrap_or(0);
+    // Version "0" or none on a version 1 shaped event (cognito-local) is answered as version 1.
+    let version = read.token_version().unwrap_or(0);
     ensure!(version >= 1, "answered an event of unknown version");
     let tokens = read_tokens(&answer["response"], version)?;
 
@@ -774,11 +775,13 @@ fn check_pre_token(
             ensure!(record.tier == tier, "tier claim '{tier}' is not {t}'s tier");
             if machine {
                 let client = read.client_id().unwrap_or_default();
+                // Routes are scoped to their pool: only this pool's route of the client counts.
+                let key = route_key(RouteKind::Client, read.user_pool_id(), client);
                 ensure!(
                     before.routes.iter().any(|r| r.kind == RouteKind::Client
-                        && r.key == client
+                        && r.key == key
                         && r.tenant_id == t),
-                    "machine token of '{client}' names '{t}', which no client route of it names"
+                    "machine token of '{client}' names '{t}', which no client route of it in its pool names"
                 );
             } else {
                 let sub = read.sub().unwrap_or_default();
@@ -955,7 +958,7 @@ fn seed_contents() -> &'static DirectoryContents {
     static SEED: OnceLock<DirectoryContents> = OnceLock::new();
     SEED.get_or_init(|| {
         events_seed()
-            .validate(&BTreeSet::new(), NOW - 86_400)
+            .validate(&tenant_admin::document::Known::default(), NOW - 86_400)
             .expect("events/seed.json is valid")
     })
 }

@@ -7,10 +7,9 @@
 //! - [`EVERY_ITEM_KIND`]: the DynamoDB store's import and read tests;
 //! - [`README_EXAMPLE`]: the document the README shows, imported by `tenantctl`'s tests.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use tenant_admin::DirectoryDocument;
+use tenant_admin::{DirectoryDocument, Known};
 use tenant_lookup::{DirectoryContents, InMemoryDirectory};
 
 use crate::workspace_root;
@@ -30,11 +29,17 @@ pub fn events_seed() -> DirectoryDocument {
 }
 
 /// A document validated into contents, as an import into an empty table would see it;
-/// `known_tenants` stand for tenants already in the directory.
+/// `known_tenants` stand for tenants already in the directory. Tiers the tenants name count as
+/// known whether or not the document defines them: a handler test may give a tenant a tier the
+/// in-memory directory lacks (its tokens then get no scopes).
 pub fn contents(json: &str, known_tenants: &[&str], created_at: i64) -> DirectoryContents {
-    let known: BTreeSet<String> = known_tenants.iter().map(|t| t.to_string()).collect();
-    DirectoryDocument::from_json(json)
-        .unwrap_or_else(|e| panic!("test seed does not parse: {e}"))
+    let document = DirectoryDocument::from_json(json)
+        .unwrap_or_else(|e| panic!("test seed does not parse: {e}"));
+    let known = Known {
+        tenants: known_tenants.iter().map(|t| t.to_string()).collect(),
+        tiers: document.tenants.iter().map(|t| t.tier.clone()).collect(),
+    };
+    document
         .validate(&known, created_at)
         .unwrap_or_else(|e| panic!("test seed is invalid: {e}"))
 }
@@ -58,10 +63,10 @@ pub fn events_in_memory() -> Arc<InMemoryDirectory> {
 /// | tenant | status | selfSignUp | allowedEmailDomains | seats | routes |
 /// |---|---|---|---|---|---|
 /// | acme | active | no | acme.example | 1 of 10 | client acme-web, domain acme.example, idp AcmeSAML (trustEmail) |
-/// | globex | active | yes | any | 0 | client globex-web, domain globex.example, idp GlobexOIDC |
+/// | globex | active | yes | any | 0 | client globex-web (and globex-silo-web in the silo pool), domain globex.example, idp GlobexOIDC |
 /// | initech | suspended | yes | any | 0 | client initech-web, domain initech.example |
-/// | hooli | active | yes | any | 1 of 1 | client hooli-web, domain hooli.example, idp HooliSAML (trustEmail) |
-/// | umbrella | active | yes (defaultRole viewer) | any | 0 | pool us-east-1_Silo0Umbr, idp UmbrellaAD there (trustEmail) |
+/// | hooli | active | yes | any | 1 of 1 | client hooli-web, domain hooli.example, idp HooliSAML (trustEmail, no domains: vouches for nobody) |
+/// | umbrella | active | yes (defaultRole viewer) | any | 0 | pool us-east-1_Silo0Umbr, idp UmbrellaAD there (trustEmail within umbrella.example) |
 /// | stark | active | yes | stark.example | 0 | client stark-web |
 /// | wayne | active | yes | any | 0 of 1 | client wayne-web |
 ///
@@ -83,20 +88,21 @@ pub const HANDLERS: &str = r#"{
   ],
   "routes": [
     {"kind": "pool", "key": "us-east-1_Silo0Umbr", "tenantId": "umbrella"},
-    {"kind": "client", "key": "acme-web", "tenantId": "acme"},
-    {"kind": "client", "key": "globex-web", "tenantId": "globex"},
-    {"kind": "client", "key": "initech-web", "tenantId": "initech"},
-    {"kind": "client", "key": "hooli-web", "tenantId": "hooli"},
-    {"kind": "client", "key": "stark-web", "tenantId": "stark"},
-    {"kind": "client", "key": "wayne-web", "tenantId": "wayne"},
-    {"kind": "domain", "key": "acme.example", "tenantId": "acme"},
-    {"kind": "domain", "key": "globex.example", "tenantId": "globex"},
-    {"kind": "domain", "key": "initech.example", "tenantId": "initech"},
-    {"kind": "domain", "key": "hooli.example", "tenantId": "hooli"},
+    {"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "acme-web", "tenantId": "acme"},
+    {"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "globex-web", "tenantId": "globex"},
+    {"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "initech-web", "tenantId": "initech"},
+    {"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "hooli-web", "tenantId": "hooli"},
+    {"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "stark-web", "tenantId": "stark"},
+    {"kind": "client", "userPoolId": "us-east-1_Shared0Pool", "key": "wayne-web", "tenantId": "wayne"},
+    {"kind": "client", "userPoolId": "us-east-1_Silo0Umbr", "key": "globex-silo-web", "tenantId": "globex"},
+    {"kind": "domain", "userPoolId": "us-east-1_Shared0Pool", "key": "acme.example", "tenantId": "acme"},
+    {"kind": "domain", "userPoolId": "us-east-1_Shared0Pool", "key": "globex.example", "tenantId": "globex"},
+    {"kind": "domain", "userPoolId": "us-east-1_Shared0Pool", "key": "initech.example", "tenantId": "initech"},
+    {"kind": "domain", "userPoolId": "us-east-1_Shared0Pool", "key": "hooli.example", "tenantId": "hooli"},
     {"kind": "idp", "userPoolId": "us-east-1_Shared0Pool", "key": "AcmeSAML", "tenantId": "acme", "trustEmail": true},
     {"kind": "idp", "userPoolId": "us-east-1_Shared0Pool", "key": "GlobexOIDC", "tenantId": "globex"},
     {"kind": "idp", "userPoolId": "us-east-1_Shared0Pool", "key": "HooliSAML", "tenantId": "hooli", "trustEmail": true},
-    {"kind": "idp", "userPoolId": "us-east-1_Silo0Umbr", "key": "UmbrellaAD", "tenantId": "umbrella", "trustEmail": true}
+    {"kind": "idp", "userPoolId": "us-east-1_Silo0Umbr", "key": "UmbrellaAD", "tenantId": "umbrella", "trustEmail": true, "emailDomains": ["umbrella.example"]}
   ],
   "members": [
     {"userPoolId": "us-east-1_Shared0Pool", "sub": "a1a1a1a1-0000-4000-8000-00000000a11c", "tenantId": "acme", "roles": ["admin"]},
@@ -125,10 +131,10 @@ pub const EVERY_ITEM_KIND: &str = r#"{
   ],
   "routes": [
     {"kind": "pool", "key": "us-east-1_Silo0acme", "tenantId": "acme"},
-    {"kind": "client", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
-    {"kind": "domain", "key": "Acme.Example", "tenantId": "acme"},
+    {"kind": "client", "userPoolId": "us-east-1_Example", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
+    {"kind": "domain", "userPoolId": "us-east-1_Example", "key": "Acme.Example", "tenantId": "acme"},
     {"kind": "idp", "userPoolId": "us-east-1_Example", "key": "AcmeSAML", "tenantId": "acme", "trustEmail": true},
-    {"kind": "domain", "key": "globex.example", "tenantId": "globex"}
+    {"kind": "domain", "userPoolId": "us-east-1_Example", "key": "globex.example", "tenantId": "globex"}
   ],
   "members": [
     {"userPoolId": "us-east-1_Example", "sub": "sub-alice", "tenantId": "acme", "roles": ["admin", "member"]},
@@ -148,8 +154,8 @@ pub const README_EXAMPLE: &str = r#"{
   "tenants": [{"id": "acme", "name": "Acme Corp", "tier": "premium", "status": "active",
                "selfSignUp": false, "allowedEmailDomains": ["acme.example"], "maxUsers": 50}],
   "routes": [{"kind": "pool", "key": "us-east-1_Silo0acme", "tenantId": "acme"},
-             {"kind": "client", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
-             {"kind": "domain", "key": "acme.example", "tenantId": "acme"},
+             {"kind": "client", "userPoolId": "us-east-1_Example", "key": "7q2example0webclient0abcd12", "tenantId": "acme"},
+             {"kind": "domain", "userPoolId": "us-east-1_Example", "key": "acme.example", "tenantId": "acme"},
              {"kind": "idp", "userPoolId": "us-east-1_Example", "key": "AcmeSAML", "tenantId": "acme", "trustEmail": true}],
   "members": [{"userPoolId": "us-east-1_Example", "sub": "b71e0c55-0000-4000-8000-000000000001", "tenantId": "acme", "roles": ["admin"]}],
   "invitations": [{"userPoolId": "us-east-1_Example", "email": "new.hire@acme.example", "tenantId": "acme", "roles": ["member"]}]

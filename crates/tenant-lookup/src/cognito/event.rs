@@ -122,6 +122,10 @@ pub struct UserPoolEvent {
     pub caller_context: CallerContext,
     #[serde(default, deserialize_with = "lenient::object_or_default")]
     pub request: Request,
+    /// `version` is `"0"` (in any spelling) or absent, and the event has the shape of a
+    /// version 1 pre token generation event: read from the raw JSON by [`Self::from_value`].
+    #[serde(skip)]
+    unversioned_v1_token_shape: bool,
 }
 
 impl Default for TriggerSource {
@@ -147,7 +151,24 @@ impl UserPoolEvent {
                 "event has no userPoolId",
             ));
         }
-        Ok(event)
+        let version_unset =
+            event.version == Some(0) || value.get("version").is_none_or(Value::is_null);
+        Ok(UserPoolEvent {
+            unversioned_v1_token_shape: version_unset && has_v1_token_shape(value),
+            ..event
+        })
+    }
+
+    /// The version a pre token generation event is answered in: `version` when it is 1 or
+    /// higher; 1 when `version` is `"0"` or absent and the event has version 1's shape
+    /// (cognito-local sends `"0"` to every trigger, with a version 1 shaped token event);
+    /// `None` otherwise (an unreadable version, or `"0"` on another shape, stays unknown).
+    pub fn token_version(&self) -> Option<u32> {
+        match self.version {
+            Some(v) if v >= 1 => Some(v),
+            _ if self.unversioned_v1_token_shape => Some(1),
+            _ => None,
+        }
     }
 
     /// Who is asking, as the decisions see it.
@@ -212,6 +233,19 @@ impl UserPoolEvent {
         let (provider, subject) = self.user_name.as_deref()?.split_once('_')?;
         (!provider.is_empty() && !subject.is_empty()).then(|| provider.to_string())
     }
+}
+
+/// A version 1 pre token generation event: `response.claimsOverrideDetails` (an object, or
+/// null), and nothing of versions 2 and 3 (`response.claimsAndScopeOverrideDetails`,
+/// `request.scopes`).
+fn has_v1_token_shape(event: &Value) -> bool {
+    let response = event.get("response").and_then(Value::as_object);
+    let request = event.get("request").and_then(Value::as_object);
+    response.is_some_and(|r| {
+        r.get("claimsOverrideDetails")
+            .is_some_and(|d| d.is_object() || d.is_null())
+            && !r.contains_key("claimsAndScopeOverrideDetails")
+    }) && !request.is_some_and(|r| r.contains_key("scopes"))
 }
 
 /// Deserializers that never fail: anything of the wrong shape reads as absent.
@@ -410,6 +444,81 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    /// A pre token generation event as cognito-local 5.3.0 builds it (version 1's shape).
+    fn emulator_token_event() -> Value {
+        json!({
+            "version": "0", "triggerSource": "TokenGeneration_Authentication", "region": "local",
+            "userPoolId": "local_5aB8fK2q", "userName": "s-1",
+            "callerContext": {"awsSdkVersion": "2.1693.0", "clientId": "client1"},
+            "request": {"userAttributes": {"sub": "s-1"}, "groupConfiguration": {}},
+            "response": {"claimsOverrideDetails": {}}
+        })
+    }
+
+    #[test]
+    fn version_zero_or_none_on_a_version_1_shape_is_answered_as_version_1() {
+        let mut v = emulator_token_event();
+        for version in [json!("0"), json!(0), json!("0.0"), Value::Null] {
+            v["version"] = version.clone();
+            let e = UserPoolEvent::from_value(&v).unwrap();
+            assert_eq!(e.token_version(), Some(1), "{version}");
+        }
+        v.as_object_mut().unwrap().remove("version");
+        assert_eq!(
+            UserPoolEvent::from_value(&v).unwrap().token_version(),
+            Some(1)
+        );
+        v["response"]["claimsOverrideDetails"] = Value::Null;
+        assert_eq!(
+            UserPoolEvent::from_value(&v).unwrap().token_version(),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn nothing_else_about_the_version_loosens() {
+        // An unreadable version stays unknown, whatever the shape.
+        for version in [json!("x"), json!("1.5"), json!(-1), json!([1]), json!({})] {
+            let mut v = emulator_token_event();
+            v["version"] = version.clone();
+            assert_eq!(
+                UserPoolEvent::from_value(&v).unwrap().token_version(),
+                None,
+                "{version}"
+            );
+        }
+        // "0" on anything but version 1's shape stays unknown.
+        let shapes: [fn(&mut Value); 5] = [
+            |v| v["response"] = json!({"claimsAndScopeOverrideDetails": null}),
+            |v| v["response"]["claimsAndScopeOverrideDetails"] = json!({}),
+            |v| v["request"]["scopes"] = json!(["openid"]),
+            |v| v["response"] = json!({}),
+            |v| v["response"]["claimsOverrideDetails"] = json!([]),
+        ];
+        for (i, reshape) in shapes.iter().enumerate() {
+            for version in [json!("0"), Value::Null] {
+                let mut v = emulator_token_event();
+                v["version"] = version.clone();
+                reshape(&mut v);
+                assert_eq!(
+                    UserPoolEvent::from_value(&v).unwrap().token_version(),
+                    None,
+                    "shape {i}, version {version}"
+                );
+            }
+        }
+        // Versions sent are kept as they are.
+        for (version, want) in [("1", 1), ("2", 2), ("3", 3), ("4", 4)] {
+            let mut v = base();
+            v["version"] = json!(version);
+            assert_eq!(
+                UserPoolEvent::from_value(&v).unwrap().token_version(),
+                Some(want)
+            );
+        }
+        assert_eq!(UserPoolEvent::from_value(&base()).unwrap().version, Some(2));
     }
 
     #[test]

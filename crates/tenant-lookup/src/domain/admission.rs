@@ -29,14 +29,13 @@ pub struct Admission {
     pub roles: Vec<String>,
     pub auto_confirm_user: bool,
     pub auto_verify_email: bool,
-}
-
-fn refuse(code: DenyCode, reason: impl Into<String>) -> Denial {
-    Denial::new(code, reason)
+    /// See [`AdmissionCandidate::found_by_email`].
+    pub found_by_email: bool,
 }
 
 /// Decides admission. `email` is lower case; `email_proven` says whether it is verified by
-/// someone the tenant trusts (see [`crate::domain::subject::Subject::email_proven`]).
+/// someone the tenant trusts (see [`crate::domain::subject::Subject::email_proven`]). The
+/// tenant is active: resolution checked that.
 pub fn decide(
     candidate: AdmissionCandidate,
     path: AdmissionPath,
@@ -48,10 +47,13 @@ pub fn decide(
         source,
         mut invitation,
         idp_route,
+        found_by_email,
     } = candidate;
+    let tenant_id = tenant.id.clone();
+    let refuse = |code, reason: String| Denial::new(code, reason).about(&tenant_id, found_by_email);
     let federated = idp_route.is_some();
     // A federated user of an IDP route is admitted by the route. An invitation that merely
-    // matches the email the IdP sent is only used (its roles granted, the invitation consumed)
+    // matches the email the IdP sent is only used (its roles granted, the invitation marked used)
     // when that email is verified: otherwise any IdP the tenant federates, trusted for email
     // or not, could claim any of the tenant's invitations by asserting its address.
     if federated
@@ -109,18 +111,20 @@ pub fn decide(
         return Err(refuse(
             DenyCode::SeatLimitReached,
             format!(
-                "tenant {} has {} of {:?} seats taken",
-                tenant.id, tenant.user_count, tenant.max_users
+                "tenant {} has {} of {} seats taken",
+                tenant.id,
+                tenant.user_count,
+                tenant.max_users.unwrap_or_default()
             ),
         ));
     }
 
-    // Auto-verifying moves an email alias away from an existing user, so only an IdP that
-    // the tenant trusts may vouch, and only for addresses within the tenant's domains.
+    // Auto-verifying moves an email alias away from an existing user, so only an IdP that the
+    // tenant trusts may vouch, and only for addresses within the domains it names.
     let vouched = path == AdmissionPath::ExternalProvider
-        && idp_route.as_ref().is_some_and(|r| r.trust_email)
-        && email.is_some_and(|e| !e.is_empty())
-        && tenant.email_domain_allowed(email);
+        && idp_route
+            .as_ref()
+            .is_some_and(|r| r.vouches_for(email, &tenant));
 
     let roles = invitation
         .as_ref()
@@ -139,6 +143,7 @@ pub fn decide(
         roles,
         auto_confirm_user: vouched,
         auto_verify_email: vouched,
+        found_by_email,
     })
 }
 
@@ -168,6 +173,7 @@ mod tests {
             key: "p#acmesaml".into(),
             tenant_id: "acme".into(),
             trust_email,
+            email_domains: vec![],
         })
     }
 
@@ -179,6 +185,8 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             invited_by: None,
             expires_at: None,
+            used_by: None,
+            used_at: None,
         })
     }
 
@@ -193,6 +201,7 @@ mod tests {
             source,
             invitation,
             idp_route,
+            found_by_email: false,
         }
     }
 

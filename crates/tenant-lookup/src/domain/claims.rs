@@ -333,6 +333,46 @@ mod tests {
     }
 
     #[test]
+    fn only_well_formed_scopes_not_yet_requested_are_added() {
+        let tenant = crate::fixtures::tenant("acme", "premium");
+        let tier = Tier {
+            id: "premium".into(),
+            scopes: [
+                "reports/export",
+                "",
+                "bad scope",
+                "analytics/read",
+                "reports/export",
+            ]
+            .map(String::from)
+            .to_vec(),
+        };
+        let member = crate::fixtures::member("p", "s", "acme");
+        let requested = vec!["openid".to_string(), "analytics/read".to_string()];
+        let c = TokenClaims::for_member(
+            &tenant,
+            Some(&tier),
+            &member,
+            &request(&[]),
+            Some(&requested),
+            GroupsMode::Replace,
+        );
+        assert_eq!(c.scopes_to_add, vec!["reports/export"]);
+        let none_requested = TokenClaims::for_member(
+            &tenant,
+            Some(&tier),
+            &member,
+            &request(&[]),
+            None,
+            GroupsMode::Replace,
+        );
+        assert_eq!(
+            none_requested.scopes_to_add,
+            vec!["reports/export", "analytics/read"]
+        );
+    }
+
+    #[test]
     fn without_tenant_strips_groups_in_replace_mode_only() {
         let c = TokenClaims::without_tenant(&request(&["admin"]), GroupsMode::Replace, false);
         assert!(c.tenant.is_none() && c.suppress_tenant_attribute);

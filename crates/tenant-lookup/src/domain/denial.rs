@@ -71,6 +71,11 @@ pub struct Denial {
     pub code: DenyCode,
     /// Why, for logs. Never shown to the user; never contains PII.
     pub reason: String,
+    /// The tenant the refusal concerns, when one was found: for the log line, never shown.
+    pub tenant_id: Option<String>,
+    /// That tenant was found from the user's email (an invitation or a `DOMAIN` route), not
+    /// named by the pool, app client or IdP the user came through.
+    pub found_by_email: bool,
 }
 
 impl Denial {
@@ -78,21 +83,45 @@ impl Denial {
         Self {
             code,
             reason: reason.into(),
+            tenant_id: None,
+            found_by_email: false,
         }
     }
 
-    /// For sign-up and confirmation: a conflict, an ambiguity or "no tenant" would tell whoever
-    /// types an address whether some tenant invited or routes it. The user sees
-    /// `SIGNUP_NOT_ALLOWED`; the log keeps the real code at the head of the reason.
+    /// The same refusal, about `tenant_id`, found from the email or not.
+    pub fn about(mut self, tenant_id: &str, found_by_email: bool) -> Self {
+        self.tenant_id = Some(tenant_id.to_string());
+        self.found_by_email = found_by_email;
+        self
+    }
+
+    /// The same refusal under another code; the original code leads the reason.
+    pub fn recoded(self, code: DenyCode) -> Self {
+        if self.code == code {
+            return self;
+        }
+        Self {
+            code,
+            reason: format!("{}: {}", self.code.as_str(), self.reason),
+            ..self
+        }
+    }
+
+    /// For sign-up and confirmation, where the caller need not have an account: the specific
+    /// code is shown only when the caller named the tenant (through the pool, the app client or
+    /// the IdP). A tenant found from the email, a conflict, an ambiguity or "no tenant" would
+    /// otherwise tell whoever types an address whether some tenant invited or routes it, and in
+    /// what state that tenant is. The user sees `SIGNUP_NOT_ALLOWED`; the log keeps the real
+    /// code at the head of the reason.
     pub fn masked_for_sign_up(self) -> Self {
-        match self.code {
-            DenyCode::TenantConflict | DenyCode::TenantAmbiguous | DenyCode::NoTenant => {
-                Denial::new(
-                    DenyCode::SignupNotAllowed,
-                    format!("{}: {}", self.code.as_str(), self.reason),
-                )
-            }
-            _ => self,
+        let reveals = matches!(
+            self.code,
+            DenyCode::TenantConflict | DenyCode::TenantAmbiguous | DenyCode::NoTenant
+        ) || (self.found_by_email && self.code != DenyCode::DirectoryUnavailable);
+        if reveals {
+            self.recoded(DenyCode::SignupNotAllowed)
+        } else {
+            self
         }
     }
 }
@@ -139,5 +168,15 @@ mod tests {
         }
         let kept = Denial::new(DenyCode::TenantSuspended, "why").masked_for_sign_up();
         assert_eq!(kept.code, DenyCode::TenantSuspended);
+        let by_email = Denial::new(DenyCode::TenantSuspended, "why")
+            .about("acme", true)
+            .masked_for_sign_up();
+        assert_eq!(by_email.code, DenyCode::SignupNotAllowed);
+        assert_eq!(by_email.reason, "TENANT_SUSPENDED: why");
+        assert_eq!(by_email.tenant_id.as_deref(), Some("acme"));
+        let unavailable = Denial::new(DenyCode::DirectoryUnavailable, "why")
+            .about("acme", true)
+            .masked_for_sign_up();
+        assert_eq!(unavailable.code, DenyCode::DirectoryUnavailable);
     }
 }

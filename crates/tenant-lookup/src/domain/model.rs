@@ -100,15 +100,50 @@ impl RouteKind {
     }
 }
 
-/// A route maps a key (pool id, app client id, email domain or `{pool}#{provider}`) to a tenant.
+/// A route maps a key to a tenant. A `POOL` route's key is the user pool id; every other route
+/// belongs to one user pool and matches only events from it, so its stored key is
+/// `{userPoolId}#{key}` (see [`route_key`]): a pool the directory does not know places nobody.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Route {
     pub kind: RouteKind,
     /// The normalized key, as stored (see [`route_key`]).
     pub key: String,
     pub tenant_id: String,
-    /// `IDP` routes only: the IdP's email addresses may be auto-verified.
+    /// `IDP` routes only: the IdP's email addresses may be auto-verified, within
+    /// [`Route::email_domains`] (or the tenant's `allowedEmailDomains` when the route lists none).
     pub trust_email: bool,
+    /// `IDP` routes only, lower case: the domains the IdP may vouch for.
+    pub email_domains: Vec<String>,
+}
+
+impl Route {
+    /// The route's user pool and its key within the pool, as written in a directory document;
+    /// `None` for a `POOL` route (its key is the pool).
+    pub fn pool_and_key(&self) -> (Option<&str>, &str) {
+        match self.kind {
+            RouteKind::Pool => (None, &self.key),
+            _ => match self.key.split_once('#') {
+                Some((pool, key)) => (Some(pool), key),
+                None => (None, &self.key),
+            },
+        }
+    }
+
+    /// Whether this (`IDP`) route vouches for `email`: it trusts the IdP for email, and the
+    /// address lies within the route's `emailDomains`, or within `tenant`'s
+    /// `allowedEmailDomains` when the route lists none. With neither, it vouches for nobody.
+    pub fn vouches_for(&self, email: Option<&str>, tenant: &Tenant) -> bool {
+        let domains = if self.email_domains.is_empty() {
+            &tenant.allowed_email_domains
+        } else {
+            &self.email_domains
+        };
+        self.trust_email
+            && !domains.is_empty()
+            && email
+                .and_then(email_domain)
+                .is_some_and(|d| domains.contains(&d))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -149,6 +184,10 @@ pub struct Membership {
     pub created_at: i64,
 }
 
+/// An invitation of one email address (in one pool) into one tenant. It admits once: the
+/// provisioning it admits marks it used (who, when) in the same transaction, and a used
+/// invitation stays in the directory as the record that the address joined, so that neither an
+/// import nor `tenantctl invite create` brings it back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitation {
     pub user_pool_id: String,
@@ -159,11 +198,25 @@ pub struct Invitation {
     pub invited_by: Option<String>,
     /// Epoch seconds; `None` never expires.
     pub expires_at: Option<i64>,
+    /// The `sub` of the user whose provisioning used the invitation; `None` while unused.
+    pub used_by: Option<String>,
+    /// When it was used (epoch seconds).
+    pub used_at: Option<i64>,
 }
 
 impl Invitation {
+    /// Not expired at `now_epoch_seconds` (used or not).
     pub fn is_valid_at(&self, now_epoch_seconds: i64) -> bool {
         self.expires_at.is_none_or(|t| now_epoch_seconds < t)
+    }
+
+    pub fn is_used(&self) -> bool {
+        self.used_by.is_some()
+    }
+
+    /// Unused and unexpired: the only invitations the triggers consider.
+    pub fn is_open_at(&self, now_epoch_seconds: i64) -> bool {
+        !self.is_used() && self.is_valid_at(now_epoch_seconds)
     }
 }
 
@@ -174,17 +227,15 @@ pub fn email_domain(email: &str) -> Option<String> {
     (!domain.is_empty()).then(|| domain.to_ascii_lowercase())
 }
 
-/// The stored key of a route: lower case for domains and provider names, verbatim for pool and client ids
-/// (both are case-sensitive AWS identifiers). IDP keys are `{userPoolId}#{provider lower case}`.
-pub fn route_key(kind: RouteKind, key: &str, user_pool_id: Option<&str>) -> String {
+/// The stored key of a route. A `POOL` route's key is the pool id itself (`key` is ignored);
+/// every other route is scoped to its pool: `{userPoolId}#{key}`, with domains and provider
+/// names in lower case and app client ids verbatim (a case-sensitive AWS identifier).
+pub fn route_key(kind: RouteKind, user_pool_id: &str, key: &str) -> String {
     match kind {
-        RouteKind::Pool | RouteKind::Client => key.to_string(),
-        RouteKind::Domain => key.trim().to_ascii_lowercase(),
-        RouteKind::Idp => format!(
-            "{}#{}",
-            user_pool_id.unwrap_or_default(),
-            key.to_ascii_lowercase()
-        ),
+        RouteKind::Pool => user_pool_id.to_string(),
+        RouteKind::Client => format!("{user_pool_id}#{key}"),
+        RouteKind::Domain => format!("{user_pool_id}#{}", key.trim().to_ascii_lowercase()),
+        RouteKind::Idp => format!("{user_pool_id}#{}", key.to_ascii_lowercase()),
     }
 }
 
@@ -203,16 +254,62 @@ mod tests {
     }
 
     #[test]
-    fn idp_route_keys_are_scoped_to_the_pool_and_case_insensitive() {
+    fn routes_other_than_pool_routes_are_scoped_to_their_pool() {
         assert_eq!(
-            route_key(RouteKind::Idp, "AcmeSAML", Some("us-east-1_X")),
+            route_key(RouteKind::Idp, "us-east-1_X", "AcmeSAML"),
             "us-east-1_X#acmesaml"
         );
         assert_eq!(
-            route_key(RouteKind::Domain, " Acme.Example ", None),
-            "acme.example"
+            route_key(RouteKind::Domain, "us-east-1_X", " Acme.Example "),
+            "us-east-1_X#acme.example"
         );
-        assert_eq!(route_key(RouteKind::Client, "AbC", None), "AbC");
+        assert_eq!(
+            route_key(RouteKind::Client, "us-east-1_X", "AbC"),
+            "us-east-1_X#AbC"
+        );
+        assert_eq!(route_key(RouteKind::Pool, "us-east-1_X", ""), "us-east-1_X");
+        let r = Route {
+            kind: RouteKind::Domain,
+            key: route_key(RouteKind::Domain, "us-east-1_X", "acme.example"),
+            tenant_id: "acme".into(),
+            trust_email: false,
+            email_domains: vec![],
+        };
+        assert_eq!(r.pool_and_key(), (Some("us-east-1_X"), "acme.example"));
+    }
+
+    #[test]
+    fn a_trusted_idp_vouches_only_within_named_domains() {
+        let mut t = Tenant {
+            id: "tenx".into(),
+            name: "Tenx".into(),
+            tier: "basic".into(),
+            status: TenantStatus::Active,
+            self_sign_up: false,
+            allowed_email_domains: vec![],
+            max_users: None,
+            user_count: 0,
+            default_role: DEFAULT_ROLE.into(),
+            iam_role_arn: None,
+        };
+        let mut idp = Route {
+            kind: RouteKind::Idp,
+            key: "p#okta".into(),
+            tenant_id: "tenx".into(),
+            trust_email: true,
+            email_domains: vec![],
+        };
+        let acme = Some("alice@acme.example");
+        assert!(!idp.vouches_for(acme, &t), "no domains anywhere: nobody");
+        t.allowed_email_domains = vec!["tenx.example".into()];
+        assert!(!idp.vouches_for(acme, &t));
+        assert!(idp.vouches_for(Some("bob@TENX.example"), &t));
+        idp.email_domains = vec!["acme.example".into()];
+        assert!(idp.vouches_for(acme, &t), "the route's domains come first");
+        assert!(!idp.vouches_for(Some("bob@tenx.example"), &t));
+        assert!(!idp.vouches_for(None, &t));
+        idp.trust_email = false;
+        assert!(!idp.vouches_for(acme, &t));
     }
 
     #[test]
@@ -238,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn invitations_expire_at_their_timestamp() {
+    fn invitations_expire_at_their_timestamp_and_admit_once() {
         let inv = Invitation {
             user_pool_id: "p".into(),
             email: "e@x".into(),
@@ -246,8 +343,17 @@ mod tests {
             roles: vec![],
             invited_by: None,
             expires_at: Some(100),
+            used_by: None,
+            used_at: None,
         };
         assert!(inv.is_valid_at(99));
         assert!(!inv.is_valid_at(100));
+        assert!(inv.is_open_at(99));
+        let used = Invitation {
+            used_by: Some("sub".into()),
+            used_at: Some(50),
+            ..inv
+        };
+        assert!(used.is_valid_at(99) && !used.is_open_at(99), "used once");
     }
 }

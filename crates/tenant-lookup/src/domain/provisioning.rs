@@ -1,5 +1,5 @@
 //! Provisioning a user who has no membership yet: resolve the tenant they may join, admit them
-//! by the rules of their path, then write the membership, the invitation used and the seat in
+//! by the rules of their path, then write the membership, the invitation marked used and the seat in
 //! one transaction. The one sequence that post confirmation and first-token provisioning share.
 
 use crate::domain::admission::{self, Admission, AdmissionPath};
@@ -34,7 +34,7 @@ pub async fn admit_and_provision<D: Directory>(
     let candidate = TenantResolver::new(directory, now_epoch_seconds)
         .candidate(subject)
         .await?;
-    let proven = subject.email_proven(candidate.idp_route.as_ref());
+    let proven = subject.email_proven(candidate.idp_route.as_ref(), &candidate.tenant);
     let admission = admission::decide(candidate, path, subject.email.as_deref(), proven)?;
     let provisioned = provision(
         directory,
@@ -73,24 +73,26 @@ async fn provision<D: Directory>(
         invitation_email: admission.invitation.as_ref().map(|i| i.email.clone()),
     };
     let tenant = &admission.tenant.id;
+    let refuse =
+        |code, reason: String| Denial::new(code, reason).about(tenant, admission.found_by_email);
     match directory.provision(&request).await? {
         ProvisionOutcome::Created => Ok(Provisioned::Created(membership)),
         ProvisionOutcome::AlreadyMember(existing) => Ok(Provisioned::AlreadyMember(existing)),
-        ProvisionOutcome::SeatLimitReached => Err(Denial::new(
+        ProvisionOutcome::SeatLimitReached => Err(refuse(
             DenyCode::SeatLimitReached,
             format!("tenant {tenant} is at maxUsers (transaction condition)"),
         )),
-        ProvisionOutcome::TenantInactive => Err(Denial::new(
+        ProvisionOutcome::TenantInactive => Err(refuse(
             DenyCode::TenantSuspended,
             format!("tenant {tenant} is not active (transaction condition)"),
         )),
-        ProvisionOutcome::ProvisionedBefore => Err(Denial::new(
+        ProvisionOutcome::ProvisionedBefore => Err(refuse(
             DenyCode::SignupNotAllowed,
-            "provisioned before, and that membership has been removed",
+            "provisioned before, and that membership has been removed".into(),
         )),
-        ProvisionOutcome::InvitationGone => Err(Denial::new(
+        ProvisionOutcome::InvitationGone => Err(refuse(
             DenyCode::SignupNotAllowed,
-            format!("the invitation to {tenant} was consumed or withdrawn meanwhile"),
+            format!("the invitation to {tenant} was used, revoked or expired meanwhile"),
         )),
     }
 }

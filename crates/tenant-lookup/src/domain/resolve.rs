@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | is this user already placed? (post confirmation) | [`TenantResolver::existing_membership`] | memberships of (pool, sub): any one |
 //! | which tenant is this member's? (pre token generation) | [`TenantResolver::member`] | memberships of (pool, sub), `POOL` and `CLIENT` routes |
-//! | which tenant may this new user join? (pre sign-up, provisioning) | [`TenantResolver::candidate`] | `POOL`, `CLIENT`, `IDP` (federated users) routes, unexpired invitations for the email, `DOMAIN` route |
+//! | which tenant may this new user join? (pre sign-up, provisioning) | [`TenantResolver::candidate`] | `POOL`, `CLIENT`, `IDP` (federated users) routes, open (unused, unexpired) invitations for the email, `DOMAIN` route |
 //! | which tenant is this app client's? (client credentials) | [`TenantResolver::machine`] | the `CLIENT` route |
 //!
 //! Precedence: the explicit sources (`POOL`, `CLIENT`, `IDP` routes and memberships) must all
@@ -73,6 +73,9 @@ pub struct AdmissionCandidate {
     pub invitation: Option<Invitation>,
     /// The `IDP` route, when the user is federated and the pool has one for the provider.
     pub idp_route: Option<Route>,
+    /// The tenant was found from the user's email (an invitation or a `DOMAIN` route) rather
+    /// than named by the pool, the app client or the IdP the user came through.
+    pub found_by_email: bool,
 }
 
 pub struct TenantResolver<'a, D> {
@@ -97,14 +100,17 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
         let pool = self.directory.route(RouteKind::Pool, &subject.user_pool_id);
         let client = async {
             match subject.client_id.as_deref() {
-                Some(c) => self.directory.route(RouteKind::Client, c).await,
+                Some(c) => {
+                    let key = route_key(RouteKind::Client, &subject.user_pool_id, c);
+                    self.directory.route(RouteKind::Client, &key).await
+                }
                 None => Ok(None),
             }
         };
         let idp = async {
             match subject.federated_provider.as_deref().filter(|_| with_idp) {
                 Some(p) => {
-                    let key = route_key(RouteKind::Idp, p, Some(&subject.user_pool_id));
+                    let key = route_key(RouteKind::Idp, &subject.user_pool_id, p);
                     self.directory.route(RouteKind::Idp, &key).await
                 }
                 None => Ok(None),
@@ -144,7 +150,7 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
 
     /// The tenant a source named. The one suspension check: a suspended tenant answers no
     /// question (no sign-up, no provisioning, no tokens, refresh included).
-    async fn tenant(&self, id: &str) -> Result<Tenant, Denial> {
+    async fn tenant(&self, id: &str, found_by_email: bool) -> Result<Tenant, Denial> {
         // A route or membership naming a tenant that does not exist is an inconsistent
         // directory, not "no tenant": fail closed, whatever the no-tenant policy says.
         let tenant = self.directory.tenant(id).await?.ok_or_else(|| {
@@ -154,7 +160,8 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
             return Err(denied(
                 DenyCode::TenantSuspended,
                 format!("tenant {id} is suspended"),
-            ));
+            )
+            .about(id, found_by_email));
         }
         Ok(tenant)
     }
@@ -175,12 +182,13 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
             .next())
     }
 
-    /// Client credentials: the app client's `CLIENT` route is the only source.
-    pub async fn machine(&self, client_id: &str) -> Result<Tenant, Denial> {
-        let Some(route) = self.directory.route(RouteKind::Client, client_id).await? else {
+    /// Client credentials: the app client's `CLIENT` route in the pool is the only source.
+    pub async fn machine(&self, user_pool_id: &str, client_id: &str) -> Result<Tenant, Denial> {
+        let key = route_key(RouteKind::Client, user_pool_id, client_id);
+        let Some(route) = self.directory.route(RouteKind::Client, &key).await? else {
             return Err(denied(DenyCode::NoTenant, "no client route"));
         };
-        self.tenant(&route.tenant_id).await
+        self.tenant(&route.tenant_id, false).await
     }
 
     /// Pre token generation: memberships of (pool, sub), `POOL` and `CLIENT` routes.
@@ -240,12 +248,13 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
             }
         };
         let membership = memberships.swap_remove(chosen);
-        let tenant = self.tenant(&membership.tenant_id).await?;
+        let tenant = self.tenant(&membership.tenant_id, false).await?;
         Ok(MemberLookup::Member { tenant, membership })
     }
 
     /// Sign-up and provisioning: `POOL`, `CLIENT` and (federated users) `IDP` routes, then an
-    /// unexpired invitation for the email, then the `DOMAIN` route as a default.
+    /// open invitation for the email (used and expired ones are ignored), then the `DOMAIN`
+    /// route as a default.
     pub async fn candidate(&self, subject: &Subject) -> Result<AdmissionCandidate, Denial> {
         let invitations = async {
             match subject.email.as_deref() {
@@ -261,9 +270,10 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
         let (route, idp_route) = routes?;
         let invitations: Vec<Invitation> = invitations?
             .into_iter()
-            .filter(|i| i.is_valid_at(self.now_epoch_seconds))
+            .filter(|i| i.is_open_at(self.now_epoch_seconds))
             .collect();
 
+        let found_by_email = route.is_none();
         let (tenant_id, source, invitation) = match route {
             Some((source, r)) => match invitations.iter().find(|i| i.tenant_id == r.tenant_id) {
                 Some(inv) => (r.tenant_id.clone(), Source::Invitation, Some(inv.clone())),
@@ -290,7 +300,10 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
                 [] => {
                     let domain = subject.email.as_deref().and_then(email_domain);
                     let route = match domain {
-                        Some(d) => self.directory.route(RouteKind::Domain, &d).await?,
+                        Some(d) => {
+                            let key = route_key(RouteKind::Domain, &subject.user_pool_id, &d);
+                            self.directory.route(RouteKind::Domain, &key).await?
+                        }
                         None => None,
                     };
                     match route {
@@ -305,13 +318,14 @@ impl<'a, D: Directory> TenantResolver<'a, D> {
                 }
             },
         };
-        let tenant = self.tenant(&tenant_id).await?;
+        let tenant = self.tenant(&tenant_id, found_by_email).await?;
         let idp_route = idp_route.filter(|r| r.tenant_id == tenant.id);
         Ok(AdmissionCandidate {
             tenant,
             source,
             invitation,
             idp_route,
+            found_by_email,
         })
     }
 }
@@ -335,8 +349,8 @@ mod tests {
         InMemoryDirectory::from_contents(DirectoryContents {
             tenants: vec![suspended, tenant("acme", "basic")],
             routes: vec![
-                route(RouteKind::Client, "initech-web", "initech"),
-                route(RouteKind::Client, "ghost-web", "ghost"),
+                route(RouteKind::Client, POOL, "initech-web", "initech"),
+                route(RouteKind::Client, POOL, "ghost-web", "ghost"),
             ],
             members: vec![member(POOL, "s-initech", "initech")],
             invitations: vec![invitation(POOL, "a@initech.example", "initech")],
@@ -368,7 +382,7 @@ mod tests {
         let member = r
             .member(&subject("other", "s-initech", "x@y.example"))
             .await;
-        let machine = r.machine("initech-web").await;
+        let machine = r.machine(POOL, "initech-web").await;
         assert_eq!(by_route.unwrap_err().code, DenyCode::TenantSuspended);
         assert_eq!(by_invitation.unwrap_err().code, DenyCode::TenantSuspended);
         assert_eq!(member.unwrap_err().code, DenyCode::TenantSuspended);
@@ -380,11 +394,11 @@ mod tests {
         let dir = directory();
         let r = TenantResolver::new(&dir, 0);
         assert_eq!(
-            r.machine("ghost-web").await.unwrap_err().code,
+            r.machine(POOL, "ghost-web").await.unwrap_err().code,
             DenyCode::DirectoryUnavailable
         );
         assert_eq!(
-            r.machine("nobody-web").await.unwrap_err().code,
+            r.machine(POOL, "nobody-web").await.unwrap_err().code,
             DenyCode::NoTenant
         );
     }

@@ -42,11 +42,11 @@ pub async fn decide<D: Directory>(
                 verdict: Verdict::new(None, "admit", "admin-without-tenant"),
             })
         }
-        // No tenant, a conflict or an ambiguity all read "sign-up is not allowed": the answer
-        // must not reveal whether some tenant routes or invited this address.
+        // Refusals must not reveal whether some tenant routes or invited this address.
         Err(d) => return Err(d.masked_for_sign_up()),
     };
-    let a = admission::decide(candidate, path, subject.email.as_deref(), false)?;
+    let a = admission::decide(candidate, path, subject.email.as_deref(), false)
+        .map_err(Denial::masked_for_sign_up)?;
     let decision = if a.auto_confirm_user {
         "admit-auto-confirm"
     } else {

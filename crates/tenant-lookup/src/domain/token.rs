@@ -83,7 +83,7 @@ async fn machine<D: Directory>(
         .client_id
         .as_deref()
         .ok_or_else(|| Denial::new(DenyCode::InvalidEvent, "no clientId"))?;
-    let tenant = resolver.machine(client_id).await?;
+    let tenant = resolver.machine(&subject.user_pool_id, client_id).await?;
     Ok(TokenDecision {
         claims: TokenClaims::for_machine(&tenant),
         verdict: Verdict::new(Some(tenant.id), "issue", "client"),
@@ -142,9 +142,15 @@ async fn first_token<D: Directory>(
     )
     .await
     .map_err(|d| match d.code {
-        // Without a proven email there is no provisioning: a user without a tenant.
-        DenyCode::EmailNotVerified => Denial::new(DenyCode::NoTenant, d.reason),
-        _ => d,
+        // A conflict, a suspension or a failing directory is denied as such; any other reason
+        // not to place the user (no self sign-up, an unproven email, a removed member, a full
+        // tenant) leaves a user without a tenant, whom NO_TENANT_POLICY governs.
+        DenyCode::TenantConflict
+        | DenyCode::TenantAmbiguous
+        | DenyCode::TenantSuspended
+        | DenyCode::DirectoryUnavailable
+        | DenyCode::InvalidEvent => d,
+        _ => d.recoded(DenyCode::NoTenant),
     })?;
     let tenant = p.admission.tenant;
     Ok(match p.provisioned {

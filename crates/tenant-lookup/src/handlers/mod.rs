@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use crate::cognito::event::UserPoolEvent;
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::subject::Subject;
 use crate::domain::Verdict;
+use crate::telemetry;
 
 mod post_confirmation;
 mod pre_signup;
@@ -19,7 +21,20 @@ pub use pre_token::PreTokenGeneration;
 
 /// A Cognito trigger handler: the event in, the event with its response out, or a denial.
 pub trait Trigger: Send + Sync {
+    /// The function's name in metrics (the `function` dimension) and logs.
+    const NAME: &'static str = "trigger";
+
     fn handle(&self, event: Value) -> impl Future<Output = Result<Value, Denial>> + Send;
+}
+
+/// A trigger's answer together with what decided it: the verdict of an answer, the denial's
+/// code and reason otherwise. `tenantctl explain` runs the handlers through this, so that it
+/// shows exactly what the function answers and why.
+#[derive(Debug)]
+pub struct Explained {
+    pub result: Result<Value, Denial>,
+    /// `None` for a denial.
+    pub verdict: Option<Verdict>,
 }
 
 /// One trigger's steps, run by [`answer`].
@@ -34,6 +49,7 @@ trait Steps: Send + Sync {
     fn decide(
         &self,
         event: &UserPoolEvent,
+        subject: &Subject,
     ) -> impl Future<Output = Result<Self::Decision, Denial>> + Send;
 
     /// The whole event with its `response` written from the decision.
@@ -48,59 +64,126 @@ trait Steps: Send + Sync {
 }
 
 /// Read → check → decide → render → log, for every trigger.
-async fn answer<S: Steps>(steps: &S, raw: Value) -> Result<Value, Denial> {
+async fn answer<S: Steps>(steps: &S, raw: Value) -> Explained {
     let event = match UserPoolEvent::from_value(&raw) {
         Ok(event) => event,
         Err(denial) => {
-            tracing::warn!(decision = "deny", code = denial.code.as_str(), reason = %denial.reason, "decision");
-            return Err(denial);
+            log_outcome(None, Err(&denial));
+            return Explained {
+                result: Err(denial),
+                verdict: None,
+            };
         }
     };
     let answered = async {
         steps.check(&event)?;
-        let decision = steps.decide(&event).await?;
+        let subject = event.subject();
+        subject.check_sizes()?;
+        let decision = steps.decide(&event, &subject).await?;
         let response = steps.render(raw, &event, &decision)?;
         Ok::<_, Denial>((response, decision))
     }
     .await;
     match answered {
         Ok((response, decision)) => {
-            log_decision(&event, Ok(S::verdict(&decision)));
-            Ok(response)
+            let verdict = S::verdict(&decision);
+            log_outcome(Some(&event), Ok(verdict));
+            Explained {
+                result: Ok(response),
+                verdict: Some(verdict.clone()),
+            }
         }
         Err(denial) => {
-            log_decision(&event, Err(&denial));
-            Err(denial)
+            log_outcome(Some(&event), Err(&denial));
+            Explained {
+                result: Err(denial),
+                verdict: None,
+            }
         }
     }
 }
 
-/// One line per invocation. Carries ids and the decision; never the email, names or userName.
-fn log_decision(event: &UserPoolEvent, outcome: Result<&Verdict, &Denial>) {
-    let trigger_source = event.trigger_source.as_str();
-    let user_pool_id = event.user_pool_id();
-    let client_id = event.client_id().unwrap_or_default();
-    let sub = event.sub().unwrap_or_default();
-    let version = event.version.unwrap_or_default();
+/// The one line of an invocation, and its `Decisions` count (`crate::telemetry`), so the two
+/// cannot disagree. Carries the Lambda context of the invocation (request id, cold start,
+/// function name and version, trace id), the event's ids (when it could be read) and the
+/// decision: tenant, rule, and for a denial its code and reason. Never the email, phone,
+/// names or userName. A denial for an unavailable directory is an ERROR, any other a WARN.
+pub fn log_outcome(event: Option<&UserPoolEvent>, outcome: Result<&Verdict, &Denial>) {
+    let invocation = telemetry::current();
+    let invocation = invocation.as_ref();
+    let request_id = invocation.map(|i| i.request_id.as_str());
+    let cold_start = invocation.map(|i| i.cold_start);
+    let function_name = invocation.map(|i| i.function_name.as_str());
+    let function_version = invocation.map(|i| i.function_version.as_str());
+    let trace_id = invocation.and_then(|i| i.trace_id.as_deref());
+    let trigger_source = event.map(|e| e.trigger_source.as_str());
+    let user_pool_id = event.map(|e| e.user_pool_id());
+    let client_id = event.and_then(|e| e.client_id());
+    let sub = event.and_then(|e| e.sub());
+    let version = event.and_then(|e| e.version);
     match outcome {
-        Ok(v) => tracing::info!(
-            trigger_source,
-            user_pool_id,
-            client_id,
-            sub,
-            version,
-            tenant_id = v.tenant_id.as_deref().unwrap_or_default(),
-            decision = v.decision,
-            rule = v.rule,
-            "decision"
-        ),
-        Err(d) if d.code == DenyCode::DirectoryUnavailable => tracing::error!(
-            trigger_source, user_pool_id, client_id, sub, version, tenant_id = "",
-            decision = "deny", code = d.code.as_str(), reason = %d.reason, "decision"
-        ),
-        Err(d) => tracing::warn!(
-            trigger_source, user_pool_id, client_id, sub, version, tenant_id = "",
-            decision = "deny", code = d.code.as_str(), reason = %d.reason, "decision"
-        ),
+        Ok(v) => {
+            telemetry::decision(v.decision, None);
+            tracing::info!(
+                request_id,
+                cold_start,
+                function_name,
+                function_version,
+                trace_id,
+                trigger_source,
+                user_pool_id,
+                client_id,
+                sub,
+                version,
+                tenant_id = v.tenant_id.as_deref(),
+                decision = v.decision,
+                rule = v.rule,
+                code = telemetry::CODE_OK,
+                "decision"
+            )
+        }
+        Err(d) => {
+            telemetry::decision("deny", Some(d.code));
+            let tenant_id = d.tenant_id.as_deref();
+            let code = d.code.as_str();
+            let reason = d.reason.as_str();
+            if d.code == DenyCode::DirectoryUnavailable {
+                tracing::error!(
+                    request_id,
+                    cold_start,
+                    function_name,
+                    function_version,
+                    trace_id,
+                    trigger_source,
+                    user_pool_id,
+                    client_id,
+                    sub,
+                    version,
+                    tenant_id,
+                    decision = "deny",
+                    code,
+                    reason,
+                    "decision"
+                )
+            } else {
+                tracing::warn!(
+                    request_id,
+                    cold_start,
+                    function_name,
+                    function_version,
+                    trace_id,
+                    trigger_source,
+                    user_pool_id,
+                    client_id,
+                    sub,
+                    version,
+                    tenant_id,
+                    decision = "deny",
+                    code,
+                    reason,
+                    "decision"
+                )
+            }
+        }
     }
 }

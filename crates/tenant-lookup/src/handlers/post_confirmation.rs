@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{answer, Steps, Trigger};
+use super::{answer, Explained, Steps, Trigger};
 use crate::clock::Clock;
 use crate::cognito::event::{TriggerSource, UserPoolEvent};
 use crate::cognito::response::{respond, PostConfirmationResponse};
 use crate::domain::confirmation;
 use crate::domain::denial::Denial;
+use crate::domain::subject::Subject;
 use crate::domain::Verdict;
 use crate::store::Directory;
 
@@ -27,17 +28,12 @@ impl<D: Directory> PostConfirmation<D> {
 impl<D: Directory> Steps for PostConfirmation<D> {
     type Decision = Verdict;
 
-    async fn decide(&self, event: &UserPoolEvent) -> Result<Verdict, Denial> {
+    async fn decide(&self, event: &UserPoolEvent, subject: &Subject) -> Result<Verdict, Denial> {
         if event.trigger_source != TriggerSource::PostConfirmationConfirmSignUp {
             // Password resets and unknown sources: nothing to provision, no directory request.
             return Ok(Verdict::new(None, "no-op", "trigger-source"));
         }
-        confirmation::decide(
-            &self.directory,
-            &event.subject(),
-            self.clock.epoch_seconds(),
-        )
-        .await
+        confirmation::decide(&self.directory, subject, self.clock.epoch_seconds()).await
     }
 
     fn render(&self, raw: Value, _: &UserPoolEvent, _: &Verdict) -> Result<Value, Denial> {
@@ -49,8 +45,17 @@ impl<D: Directory> Steps for PostConfirmation<D> {
     }
 }
 
-impl<D: Directory> Trigger for PostConfirmation<D> {
-    async fn handle(&self, event: Value) -> Result<Value, Denial> {
+impl<D: Directory> PostConfirmation<D> {
+    /// The answer with what decided it (see [`Explained`]).
+    pub async fn explain(&self, event: Value) -> Explained {
         answer(self, event).await
+    }
+}
+
+impl<D: Directory> Trigger for PostConfirmation<D> {
+    const NAME: &'static str = "post-confirmation";
+
+    async fn handle(&self, event: Value) -> Result<Value, Denial> {
+        answer(self, event).await.result
     }
 }

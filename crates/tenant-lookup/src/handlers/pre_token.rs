@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{answer, Steps, Trigger};
+use super::{answer, Explained, Steps, Trigger};
 use crate::clock::Clock;
 use crate::cognito::event::{TriggerSource, UserPoolEvent};
 use crate::cognito::response::{respond, PreTokenResponseV1, PreTokenResponseV2};
 use crate::config::{ClaimNames, Config};
 use crate::domain::denial::{Denial, DenyCode};
+use crate::domain::subject::Subject;
 use crate::domain::token::{self, TokenDecision, TokenPolicy, TokenRequest};
 use crate::domain::Verdict;
 use crate::store::Directory;
@@ -43,16 +44,15 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
     type Decision = TokenDecision;
 
     fn check(&self, event: &UserPoolEvent) -> Result<(), Denial> {
-        match event.version {
-            Some(v) if v >= 1 => {}
-            _ => {
-                return Err(Denial::new(
-                    DenyCode::InvalidEvent,
-                    "missing or unknown event version",
-                ))
-            }
-        }
-        if is_machine(event) && event.version < Some(2) {
+        // `"0"` or no version on a version 1 shaped event is answered as version 1 (what
+        // cognito-local sends); any other unknown version is refused.
+        let Some(version) = event.token_version() else {
+            return Err(Denial::new(
+                DenyCode::InvalidEvent,
+                "missing or unknown event version",
+            ));
+        };
+        if is_machine(event) && version < 2 {
             // Version 1 cannot change access tokens; a machine token without its tenant claims
             // must not be issued.
             return Err(Denial::new(
@@ -63,7 +63,11 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         Ok(())
     }
 
-    async fn decide(&self, event: &UserPoolEvent) -> Result<TokenDecision, Denial> {
+    async fn decide(
+        &self,
+        event: &UserPoolEvent,
+        subject: &Subject,
+    ) -> Result<TokenDecision, Denial> {
         let request = TokenRequest {
             machine: is_machine(event),
             groups: &event.request.group_configuration,
@@ -71,7 +75,7 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         };
         let decision = token::decide(
             &self.directory,
-            &event.subject(),
+            subject,
             request,
             self.policy,
             self.clock.epoch_seconds(),
@@ -95,7 +99,7 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
         event: &UserPoolEvent,
         d: &TokenDecision,
     ) -> Result<Value, Denial> {
-        if event.version == Some(1) {
+        if event.token_version() == Some(1) {
             respond(raw, &PreTokenResponseV1::new(&d.claims, &self.claim_names))
         } else {
             respond(raw, &PreTokenResponseV2::new(&d.claims, &self.claim_names))
@@ -107,8 +111,17 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
     }
 }
 
-impl<D: Directory> Trigger for PreTokenGeneration<D> {
-    async fn handle(&self, event: Value) -> Result<Value, Denial> {
+impl<D: Directory> PreTokenGeneration<D> {
+    /// The answer with what decided it (see [`Explained`]).
+    pub async fn explain(&self, event: Value) -> Explained {
         answer(self, event).await
+    }
+}
+
+impl<D: Directory> Trigger for PreTokenGeneration<D> {
+    const NAME: &'static str = "pre-token-generation";
+
+    async fn handle(&self, event: Value) -> Result<Value, Denial> {
+        answer(self, event).await.result
     }
 }

@@ -364,7 +364,7 @@ mod tests {
         let dir = Arc::new(InMemoryDirectory::from_contents(DirectoryContents {
             tiers: vec![tier("basic", &[])],
             tenants: vec![tenant("acme", "basic")],
-            routes: vec![route(RouteKind::Pool, "us-east-1_A", "acme")],
+            routes: vec![route(RouteKind::Pool, "us-east-1_A", "", "acme")],
             ..Default::default()
         }));
         let clock = Arc::new(ManualClock::new(1_000));

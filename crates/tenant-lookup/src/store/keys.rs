@@ -5,10 +5,14 @@
 //! |---|---|---|
 //! | tenant | `TENANT#{id}` | `TENANT` |
 //! | tier | `TIER#{id}` | `TIER` |
-//! | route | `ROUTE#{KIND}#{stored key}` | `ROUTE` |
+//! | route | `ROUTE#{KIND}#{stored key}` | `ROUTE` (GSI1: `TENANT#{id}` / `ROUTE#{KIND}#{stored key}`) |
 //! | membership | `USER#{pool}#{sub}` | `TENANT#{id}` (GSI1: `TENANT#{id}` / `USER#{pool}#{sub}`) |
 //! | provisioning guard | `USER#{pool}#{sub}` | `PROVISIONED` |
-//! | invitation | `INVITE#{pool}#{email}` | `TENANT#{id}` |
+//! | invitation | `INVITE#{pool}#{email}` | `TENANT#{id}` (GSI1: `TENANT#{id}` / `INVITE#{pool}#{email}`) |
+//!
+//! GSI1 gathers what belongs to a tenant under `TENANT#{id}`: its memberships, routes and
+//! invitations, told apart by the prefix of GSI1SK (the item's own partition key). Only
+//! `tenantctl` queries it; the triggers never do.
 
 use crate::domain::model::RouteKind;
 

@@ -201,7 +201,11 @@ impl Directory for InMemoryDirectory {
         let invitation_key = match (&request.invitation_email, &request.invitation_tenant_id) {
             (Some(email), Some(tenant)) => {
                 let key = (m.user_pool_id.clone(), email.clone(), tenant.clone());
-                if !s.invitations.contains_key(&key) {
+                if !s
+                    .invitations
+                    .get(&key)
+                    .is_some_and(|i| i.is_open_at(m.created_at))
+                {
                     return Ok(ProvisionOutcome::InvitationGone);
                 }
                 Some(key)
@@ -218,8 +222,10 @@ impl Directory for InMemoryDirectory {
             return Ok(ProvisionOutcome::SeatLimitReached);
         }
         tenant.user_count += 1;
-        if let Some(key) = invitation_key {
-            s.invitations.remove(&key);
+        if let Some(invitation) = invitation_key.and_then(|key| s.invitations.get_mut(&key)) {
+            invitation.used_by = Some(m.sub.clone());
+            invitation.used_at = Some(m.created_at);
+            invitation.expires_at = None;
         }
         s.members.insert(member_key, m.clone());
         s.provisioned.insert(user_key, m.tenant_id.clone());
@@ -247,6 +253,38 @@ mod tests {
             invitation_tenant_id: None,
             invitation_email: None,
         }
+    }
+
+    #[tokio::test]
+    async fn an_invitation_admits_once_and_is_kept_as_used_as_on_dynamodb() {
+        let dir = InMemoryDirectory::from_contents(DirectoryContents {
+            tenants: vec![tenant("a", "t")],
+            invitations: vec![Invitation {
+                expires_at: Some(100),
+                ..crate::fixtures::invitation("p", "x@a.example", "a")
+            }],
+            ..Default::default()
+        });
+        let invited = |sub: &str| ProvisionRequest {
+            invitation_tenant_id: Some("a".into()),
+            invitation_email: Some("x@a.example".into()),
+            ..request(sub, "a")
+        };
+        assert_eq!(
+            dir.provision(&invited("u1")).await.unwrap(),
+            ProvisionOutcome::Created
+        );
+        let used = &dir.contents().invitations[0];
+        assert_eq!(
+            (used.used_by.as_deref(), used.used_at, used.expires_at),
+            (Some("u1"), Some(0), None)
+        );
+        assert_eq!(
+            dir.provision(&invited("u2")).await.unwrap(),
+            ProvisionOutcome::InvitationGone,
+            "a second account with the invited address is not admitted by it"
+        );
+        assert_eq!(dir.contents().members.len(), 1);
     }
 
     #[tokio::test]

@@ -22,11 +22,13 @@ pub enum DirectoryError {
     Malformed(String),
 }
 
-/// One provisioning: put the membership (if absent), consume the invitation used, take a seat.
+/// One provisioning: put the membership (if absent), mark the invitation used, take a seat.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProvisionRequest {
+    /// Its `createdAt` is the time of the provisioning (the invitation's `usedAt`).
     pub membership: Membership,
-    /// The invitation that admitted the user, deleted in the same transaction.
+    /// The invitation that admitted the user, marked used (by the membership's `sub`) in the
+    /// same transaction.
     pub invitation_tenant_id: Option<String>,
     /// The invitation's email (lower case), when one was used.
     pub invitation_email: Option<String>,
@@ -43,7 +45,7 @@ pub enum ProvisionOutcome {
     SeatLimitReached,
     /// The tenant is missing or not active.
     TenantInactive,
-    /// The invitation was consumed or withdrawn meanwhile.
+    /// The invitation was used, revoked or expired meanwhile.
     InvitationGone,
     /// A trigger provisioned this user before, and the membership it wrote has since been
     /// removed by an administrator: not provisioned again.
@@ -74,15 +76,16 @@ pub trait Directory: Send + Sync {
         sub: &str,
     ) -> impl Future<Output = Result<Vec<Membership>, DirectoryError>> + Send;
 
-    /// All invitations for one email (lower case) in one pool: one Query. Expired ones included.
+    /// All invitations for one email (lower case) in one pool: one Query. Used and expired ones
+    /// included.
     fn invitations(
         &self,
         user_pool_id: &str,
         email: &str,
     ) -> impl Future<Output = Result<Vec<Invitation>, DirectoryError>> + Send;
 
-    /// Atomically: membership put (if absent), invitation delete, `userCount` increment
-    /// (if the tenant is active and below `maxUsers`).
+    /// Atomically: membership put (if absent), the invitation marked used (if still open),
+    /// `userCount` increment (if the tenant is active and below `maxUsers`).
     fn provision(
         &self,
         request: &ProvisionRequest,

@@ -4,9 +4,12 @@
 //! |---|---|
 //! | tenant | name, tier, status, selfSignUp (BOOL), allowedEmailDomains (L, omitted when empty), maxUsers (N, omitted when unlimited), userCount (N), defaultRole, iamRoleArn (omitted when none) |
 //! | tier | scopes (L) |
-//! | route | kind, key, tenantId, trustEmail (BOOL) |
+//! | route | kind, key, tenantId, trustEmail (BOOL), emailDomains (L, omitted when empty), GSI1PK=`TENANT#{id}`, GSI1SK=its PK |
 //! | membership | userPoolId, sub, tenantId, roles (L), status, source, createdAt (N), GSI1PK=`TENANT#{id}`, GSI1SK=`USER#{pool}#{sub}` |
-//! | invitation | userPoolId, email, tenantId, roles (L), invitedBy, expiresAt (N, epoch seconds, the TTL attribute) |
+//! | invitation | userPoolId, email, tenantId, roles (L), invitedBy, expiresAt (N, epoch seconds, the TTL attribute), usedBy and usedAt (N) once used, GSI1PK=`TENANT#{id}`, GSI1SK=its PK |
+//!
+//! A used invitation has no `expiresAt` (the provisioning removes it): the TTL would otherwise
+//! delete the record that the invitation was used, and an import could bring it back.
 //!
 //! Reading is lenient about optional attributes (missing means the documented default; a missing
 //! `roles` is an empty list, left to the caller's default role) and strict about required ones
@@ -50,6 +53,7 @@ pub mod attr {
     pub const KEY: &str = "key";
     pub const TENANT_ID: &str = "tenantId";
     pub const TRUST_EMAIL: &str = "trustEmail";
+    pub const EMAIL_DOMAINS: &str = "emailDomains";
     pub const USER_POOL_ID: &str = "userPoolId";
     pub const SUB: &str = "sub";
     pub const ROLES: &str = "roles";
@@ -58,6 +62,8 @@ pub mod attr {
     pub const EMAIL: &str = "email";
     pub const INVITED_BY: &str = "invitedBy";
     pub const EXPIRES_AT: &str = super::TTL_ATTRIBUTE;
+    pub const USED_BY: &str = "usedBy";
+    pub const USED_AT: &str = "usedAt";
 }
 
 pub fn s(value: impl Into<String>) -> AttributeValue {
@@ -129,16 +135,23 @@ pub fn tier_item(t: &Tier) -> Item {
 }
 
 pub fn route_item(r: &Route) -> Item {
-    with_keys(
-        keys::route_pk(r.kind, &r.key),
+    let pk = keys::route_pk(r.kind, &r.key);
+    let mut item = with_keys(
+        pk.clone(),
         keys::ROUTE_SK.into(),
         [
             (attr::KIND, s(r.kind.as_str())),
             (attr::KEY, s(r.key.as_str())),
             (attr::TENANT_ID, s(r.tenant_id.as_str())),
             (attr::TRUST_EMAIL, AttributeValue::Bool(r.trust_email)),
+            (keys::GSI1PK, s(keys::tenant_pk(&r.tenant_id))),
+            (keys::GSI1SK, s(pk)),
         ],
-    )
+    );
+    if !r.email_domains.is_empty() {
+        item.insert(attr::EMAIL_DOMAINS.into(), string_list(&r.email_domains));
+    }
+    item
 }
 
 pub fn membership_item(m: &Membership) -> Item {
@@ -161,14 +174,17 @@ pub fn membership_item(m: &Membership) -> Item {
 }
 
 pub fn invitation_item(i: &Invitation) -> Item {
+    let pk = keys::invite_pk(&i.user_pool_id, &i.email);
     let mut item = with_keys(
-        keys::invite_pk(&i.user_pool_id, &i.email),
+        pk.clone(),
         keys::tenant_sk(&i.tenant_id),
         [
             (attr::USER_POOL_ID, s(i.user_pool_id.as_str())),
             (attr::EMAIL, s(i.email.as_str())),
             (attr::TENANT_ID, s(i.tenant_id.as_str())),
             (attr::ROLES, string_list(&i.roles)),
+            (keys::GSI1PK, s(keys::tenant_pk(&i.tenant_id))),
+            (keys::GSI1SK, s(pk)),
         ],
     );
     if let Some(by) = &i.invited_by {
@@ -176,6 +192,12 @@ pub fn invitation_item(i: &Invitation) -> Item {
     }
     if let Some(at) = i.expires_at {
         item.insert(attr::EXPIRES_AT.into(), n(at));
+    }
+    if let Some(by) = &i.used_by {
+        item.insert(attr::USED_BY.into(), s(by.as_str()));
+    }
+    if let Some(at) = i.used_at {
+        item.insert(attr::USED_AT.into(), n(at));
     }
     item
 }
@@ -327,6 +349,12 @@ pub fn route_from_item(item: &Item) -> Result<Route, DirectoryError> {
         key: key.to_string(),
         tenant_id: r.req_s(attr::TENANT_ID)?.to_string(),
         trust_email: r.opt_bool(attr::TRUST_EMAIL)?.unwrap_or(false),
+        email_domains: r
+            .opt_strings(attr::EMAIL_DOMAINS)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|d| d.trim().to_ascii_lowercase())
+            .collect(),
     })
 }
 
@@ -370,6 +398,8 @@ pub fn invitation_from_item(item: &Item) -> Result<Invitation, DirectoryError> {
         roles: r.opt_strings(attr::ROLES)?.unwrap_or_default(),
         invited_by: r.opt_s(attr::INVITED_BY)?.map(str::to_string),
         expires_at: r.opt_num(attr::EXPIRES_AT)?,
+        used_by: r.opt_s(attr::USED_BY)?.map(str::to_string),
+        used_at: r.opt_num(attr::USED_AT)?,
     })
 }
 
@@ -491,9 +521,17 @@ pub(crate) mod tests {
             roles: vec!["member".into()],
             invited_by: None,
             expires_at: Some(10),
+            used_by: None,
+            used_at: None,
         };
         let mut item = invitation_item(&inv);
         assert_eq!(invitation_from_item(&item).unwrap(), inv);
+        let used = Invitation {
+            used_by: Some("sub-1".into()),
+            used_at: Some(9),
+            ..inv.clone()
+        };
+        assert_eq!(invitation_from_item(&invitation_item(&used)).unwrap(), used);
         item.insert(attr::EXPIRES_AT.into(), s("soon"));
         let err = invitation_from_item(&item).unwrap_err().to_string();
         assert!(
@@ -503,13 +541,24 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn idp_route_keys_keep_their_hash_when_parsed_from_the_partition_key() {
+    fn route_keys_keep_their_pool_when_parsed_from_the_partition_key() {
         let r = Route {
             kind: RouteKind::Idp,
             key: "us-east-1_X#acmesaml".into(),
             tenant_id: "acme".into(),
             trust_email: true,
+            email_domains: vec!["acme.example".into()],
         };
         assert_eq!(route_from_item(&route_item(&r)).unwrap(), r);
+        let domain = Route {
+            kind: RouteKind::Domain,
+            key: "us-east-1_X#acme.example".into(),
+            tenant_id: "acme".into(),
+            trust_email: false,
+            email_domains: vec![],
+        };
+        let item = route_item(&domain);
+        assert!(!item.contains_key(attr::EMAIL_DOMAINS));
+        assert_eq!(route_from_item(&item).unwrap(), domain);
     }
 }

@@ -1,14 +1,12 @@
-//! The provisioning transaction: membership put, provisioning guard put, invitation delete and
-//! seat increment in one `TransactWriteItems`, and what its cancellation reasons mean.
+//! The provisioning transaction: membership put, provisioning guard put, invitation marked used
+//! and seat increment in one `TransactWriteItems`, and what its cancellation reasons mean.
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{
-    CancellationReason, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{CancellationReason, Put, TransactWriteItem, Update};
 
 use super::codec::{
     attr, build_error, membership_from_item, membership_item, n, s, tenant_from_item, unavailable,
-    with_keys, Item,
+    with_keys,
 };
 use super::DynamoDirectory;
 
@@ -18,6 +16,7 @@ use super::DynamoDirectory;
 const PROVISION_ATTEMPTS: u32 = 3;
 use crate::domain::model::{Tenant, TenantStatus};
 use crate::store::{keys, Directory, DirectoryError, ProvisionOutcome, ProvisionRequest};
+use crate::telemetry;
 
 /// The role of each item of the provisioning transaction, in order: cancellation reasons come
 /// back in the same order as the items.
@@ -47,7 +46,6 @@ fn provision_items(
         .set_item(Some(membership_item(m)))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", keys::PK)
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
         .map_err(build_error)?;
     items.push((
@@ -75,18 +73,30 @@ fn provision_items(
 
     if let (Some(tenant), Some(email)) = (&request.invitation_tenant_id, &request.invitation_email)
     {
+        // Used once: marked with who and when, and kept (without its expiry, so that the TTL
+        // never deletes the record and an import cannot bring the invitation back). It must
+        // still be open: not used, revoked or expired since resolution read it.
         let email = email.trim().to_ascii_lowercase();
-        let delete = Delete::builder()
+        let used = Update::builder()
             .table_name(table)
             .key(keys::PK, s(keys::invite_pk(&m.user_pool_id, &email)))
             .key(keys::SK, s(keys::tenant_sk(tenant)))
-            .condition_expression("attribute_exists(#pk)")
+            .update_expression("SET #usedBy = :sub, #usedAt = :now REMOVE #expires")
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(#usedBy) \
+                 AND (attribute_not_exists(#expires) OR #expires > :now)",
+            )
             .expression_attribute_names("#pk", keys::PK)
+            .expression_attribute_names("#usedBy", attr::USED_BY)
+            .expression_attribute_names("#usedAt", attr::USED_AT)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_values(":sub", s(m.sub.as_str()))
+            .expression_attribute_values(":now", n(m.created_at))
             .build()
             .map_err(build_error)?;
         items.push((
             Slot::Invitation,
-            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(used).build(),
         ));
     }
 
@@ -111,7 +121,6 @@ fn provision_items(
         .expression_attribute_values(":one", n(1))
         .expression_attribute_values(":zero", n(0))
         .expression_attribute_values(":active", s(TenantStatus::Active.as_str()))
-        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .build()
         .map_err(build_error)?;
     items.push((
@@ -133,8 +142,14 @@ impl DynamoDirectory {
                 self.pause(attempt).await;
             }
             match self.try_provision(request, items.clone()).await? {
-                Attempt::Done(outcome) => return Ok(outcome),
-                Attempt::Retry(why) => last = why,
+                Attempt::Done(outcome) => {
+                    telemetry::provisioned(&outcome);
+                    return Ok(outcome);
+                }
+                Attempt::Retry(why) => {
+                    telemetry::provisioning_conflict_retried();
+                    last = why
+                }
             }
         }
         Err(DirectoryError::Unavailable(format!(
@@ -167,18 +182,14 @@ impl DynamoDirectory {
         };
         let m = &request.membership;
         match classify_cancellation(&slots, reasons) {
-            Cancellation::AlreadyMember(returned) => {
-                let stored = match returned {
-                    Some(item) => Some(item.clone()),
-                    None => {
-                        self.get_item(
-                            keys::user_pk(&m.user_pool_id, &m.sub),
-                            &keys::tenant_sk(&m.tenant_id),
-                            true,
-                        )
-                        .await?
-                    }
-                };
+            Cancellation::AlreadyMember => {
+                let stored = self
+                    .get_item(
+                        keys::user_pk(&m.user_pool_id, &m.sub),
+                        &keys::tenant_sk(&m.tenant_id),
+                        true,
+                    )
+                    .await?;
                 Ok(match stored {
                     Some(item) => Attempt::Done(ProvisionOutcome::AlreadyMember(
                         membership_from_item(&item)?,
@@ -200,14 +211,10 @@ impl DynamoDirectory {
                 reason_codes(reasons)
             ))),
             Cancellation::InvitationGone => Ok(Attempt::Done(ProvisionOutcome::InvitationGone)),
-            Cancellation::TenantRefused(returned) => {
-                let stored = match returned {
-                    Some(item) => Some(item.clone()),
-                    None => {
-                        self.get_item(keys::tenant_pk(&m.tenant_id), keys::TENANT_SK, true)
-                            .await?
-                    }
-                };
+            Cancellation::TenantRefused => {
+                let stored = self
+                    .get_item(keys::tenant_pk(&m.tenant_id), keys::TENANT_SK, true)
+                    .await?;
                 let tenant = stored.map(|item| tenant_from_item(&item)).transpose()?;
                 Ok(tenant_refusal(tenant.as_ref()))
             }
@@ -220,41 +227,34 @@ impl DynamoDirectory {
 }
 
 /// What a cancelled provisioning transaction means, from its reasons (matched to the items by
-/// index). The returned items are those of `ReturnValuesOnConditionCheckFailure=ALL_OLD`, when
-/// the store sent them.
+/// index). The items are read back afterwards rather than returned with the cancellation
+/// (`ReturnValuesOnConditionCheckFailure`): the functions' IAM roles may write only the
+/// attributes the transaction sets, and a read of the whole item is a plain `GetItem`.
 #[derive(Debug, PartialEq)]
-enum Cancellation<'a> {
+enum Cancellation {
     /// The membership exists: a retry of this provisioning or a concurrent one. Nothing else
     /// matters then (the invitation may be gone and the tenant full because of it).
-    AlreadyMember(Option<&'a Item>),
+    AlreadyMember,
     /// The user's guard item exists: another provisioning (into another tenant) won.
     ProvisionedElsewhere,
     /// `TransactionConflict`: another transaction touched the same items; try again.
     Conflict,
     InvitationGone,
     /// The tenant is missing, suspended or full.
-    TenantRefused(Option<&'a Item>),
+    TenantRefused,
     /// Anything else (throttling, validation, an unexpected shape).
     Other,
 }
 
-fn classify_cancellation<'a>(
-    slots: &[Slot],
-    reasons: &'a [CancellationReason],
-) -> Cancellation<'a> {
+fn classify_cancellation(slots: &[Slot], reasons: &[CancellationReason]) -> Cancellation {
     if reasons.len() != slots.len() {
         return Cancellation::Other;
     }
     let reason_of = |slot: Slot| slots.iter().position(|s| *s == slot).map(|i| &reasons[i]);
     let failed =
         |slot: Slot| reason_of(slot).is_some_and(|r| r.code() == Some("ConditionalCheckFailed"));
-    let returned = |slot: Slot| {
-        reason_of(slot)
-            .and_then(CancellationReason::item)
-            .filter(|i| !i.is_empty())
-    };
     if failed(Slot::Membership) {
-        Cancellation::AlreadyMember(returned(Slot::Membership))
+        Cancellation::AlreadyMember
     } else if failed(Slot::Guard) {
         Cancellation::ProvisionedElsewhere
     } else if reasons
@@ -265,7 +265,7 @@ fn classify_cancellation<'a>(
     } else if failed(Slot::Invitation) {
         Cancellation::InvitationGone
     } else if failed(Slot::Tenant) {
-        Cancellation::TenantRefused(returned(Slot::Tenant))
+        Cancellation::TenantRefused
     } else {
         Cancellation::Other
     }
@@ -296,9 +296,8 @@ fn reason_codes(reasons: &[CancellationReason]) -> String {
 mod tests {
     use super::*;
     use crate::domain::model::{Membership, MembershipStatus, Tenant, TenantStatus};
+    use crate::store::dynamo::codec::s;
     use crate::store::dynamo::codec::tests::tenant;
-    use crate::store::dynamo::codec::{membership_item, s, tenant_item};
-    use std::collections::HashMap;
 
     #[test]
     fn provisioning_transaction_lists_items_in_slot_order() {
@@ -327,8 +326,13 @@ mod tests {
                 Slot::Tenant
             ]
         );
-        let delete = items[2].1.delete().unwrap();
-        assert_eq!(delete.key()[keys::PK], s("INVITE#p#a@acme.example"));
+        let used = items[2].1.update().unwrap();
+        assert_eq!(used.key()[keys::PK], s("INVITE#p#a@acme.example"));
+        assert_eq!(
+            used.update_expression(),
+            "SET #usedBy = :sub, #usedAt = :now REMOVE #expires"
+        );
+        assert_eq!(used.expression_attribute_values().unwrap()[":sub"], s("s"));
         let without = ProvisionRequest {
             membership: m,
             invitation_tenant_id: None,
@@ -342,11 +346,8 @@ mod tests {
         assert_eq!(slots, [Slot::Membership, Slot::Guard, Slot::Tenant]);
     }
 
-    fn reason(code: &str, item: Option<Item>) -> CancellationReason {
-        CancellationReason::builder()
-            .code(code)
-            .set_item(item)
-            .build()
+    fn reason(code: &str) -> CancellationReason {
+        CancellationReason::builder().code(code).build()
     }
 
     #[test]
@@ -354,59 +355,27 @@ mod tests {
         use Cancellation::*;
         let three = [Slot::Membership, Slot::Invitation, Slot::Tenant];
         let two = [Slot::Membership, Slot::Tenant];
-        let member = membership_item(&Membership {
-            user_pool_id: "p".into(),
-            sub: "s".into(),
-            tenant_id: "acme".into(),
-            roles: vec![],
-            status: MembershipStatus::Active,
-            source: "import".into(),
-            created_at: 1,
-        });
         let ccf = "ConditionalCheckFailed";
 
         // Membership first: the other failures are consequences of the first provisioning.
-        let r = [
-            reason(ccf, Some(member.clone())),
-            reason(ccf, None),
-            reason(ccf, None),
-        ];
-        assert_eq!(
-            classify_cancellation(&three, &r),
-            AlreadyMember(Some(&member))
-        );
-        let r = [reason(ccf, None), reason("None", None)];
-        assert_eq!(classify_cancellation(&two, &r), AlreadyMember(None));
+        let r = [reason(ccf), reason(ccf), reason(ccf)];
+        assert_eq!(classify_cancellation(&three, &r), AlreadyMember);
+        let r = [reason(ccf), reason("None")];
+        assert_eq!(classify_cancellation(&two, &r), AlreadyMember);
         // A conflict anywhere is retried before other conditions are believed.
-        let r = [
-            reason("None", None),
-            reason("TransactionConflict", None),
-            reason(ccf, None),
-        ];
+        let r = [reason("None"), reason("TransactionConflict"), reason(ccf)];
         assert_eq!(classify_cancellation(&three, &r), Conflict);
-        let r = [reason("None", None), reason(ccf, None), reason(ccf, None)];
+        let r = [reason("None"), reason(ccf), reason(ccf)];
         assert_eq!(classify_cancellation(&three, &r), InvitationGone);
         // The same tenant failure at index 1 when there is no invitation item.
-        let tenant = tenant_item(&tenant(), Some(5));
-        let r = [reason("None", None), reason(ccf, Some(tenant.clone()))];
-        assert_eq!(
-            classify_cancellation(&two, &r),
-            TenantRefused(Some(&tenant))
-        );
-        let r = [
-            reason("None", None),
-            reason("None", None),
-            reason(ccf, Some(HashMap::new())),
-        ];
-        assert_eq!(
-            classify_cancellation(&three, &r),
-            TenantRefused(None),
-            "an empty item is no item"
-        );
-        let r = [reason("None", None), reason("ThrottlingError", None)];
+        let r = [reason("None"), reason(ccf)];
+        assert_eq!(classify_cancellation(&two, &r), TenantRefused);
+        let r = [reason("None"), reason("None"), reason(ccf)];
+        assert_eq!(classify_cancellation(&three, &r), TenantRefused);
+        let r = [reason("None"), reason("ThrottlingError")];
         assert_eq!(classify_cancellation(&two, &r), Other);
         assert_eq!(
-            classify_cancellation(&three, &[reason(ccf, None)]),
+            classify_cancellation(&three, &[reason(ccf)]),
             Other,
             "reasons must match the items"
         );

@@ -1,11 +1,21 @@
 //! SDK configuration for the trigger functions: timeouts and retries sized to Cognito's
-//! 5-second budget, and the HTTPS client (rustls with ring).
+//! 5-second budget, the HTTPS client (rustls with ring), and the timer that reports each
+//! DynamoDB request's latency (`crate::telemetry`).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextRef, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
+
+use crate::telemetry;
 
 /// TCP/TLS connect timeout. Lambda and DynamoDB are in the same region: a connect takes a few
 /// milliseconds, so 500 ms only fires on a broken path, and leaves time for a second attempt.
@@ -50,6 +60,57 @@ pub async fn load_sdk_config() -> SdkConfig {
         .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
         .load()
         .await
+}
+
+/// The DynamoDB client of the functions: `config` (see [`load_sdk_config`]) with the
+/// [`RequestTimer`].
+pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(RequestTimer)
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
+/// Reports how long each DynamoDB request took, all attempts included, to
+/// [`telemetry::dynamodb_request`] (the `DynamoDbLatency` metric and a debug line). A request
+/// cut short by the operation timeout or the handler budget is not reported: the invocation's
+/// `DirectoryUnavailable` count and Lambda's `Duration` tell of those.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestTimer;
+
+#[derive(Debug, Clone, Copy)]
+struct Started(Instant);
+
+impl Storable for Started {
+    type Storer = StoreReplace<Self>;
+}
+
+impl Intercept for RequestTimer {
+    fn name(&self) -> &'static str {
+        "RequestTimer"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(Started(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Started(at)) = cfg.load::<Started>() {
+            let operation = cfg.load::<Metadata>().map_or("unknown", |m| m.name());
+            telemetry::dynamodb_request(operation, at.elapsed());
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
