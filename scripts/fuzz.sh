@@ -4,8 +4,8 @@
 # their default cases (over a million in all by default). Prints executions, rates, findings
 # and cases; exits non-zero if any target crashed or any property failed.
 #
-# Inputs that reached new code are merged into fuzz/corpus/<target>/ (review and commit them:
-# `make test` replays that corpus). A crash is left in fuzz/artifacts/<target>/: turn it into
+# Inputs that reached new code are merged into fuzz/corpus/<target>/, keeping the JSON objects
+# only (review and commit them: `make test` replays that corpus). A crash is left in fuzz/artifacts/<target>/: turn it into
 # an event with its expected answer under events/ (and a regression input under
 # fuzz/regressions/<target>/), then fix it.
 set -euo pipefail
@@ -45,6 +45,7 @@ for t in "${targets[@]}"; do
   before=$(find "fuzz/corpus/$target" -type f | wc -l)
   cargo "$NIGHTLY" fuzz run -s none -a "$target" "fuzz/corpus/$target" "$work" -- -merge=1 \
     >"$logs/$target.merge.log" 2>&1 || true
+  python3 scripts/fuzz_prune.py "fuzz/corpus/$target"
   after=$(find "fuzz/corpus/$target" -type f | wc -l)
   rows+=("$(printf '%-22s %6s s %12s %10s/s %8s %8s  %s' "$target" "$FUZZ_SECONDS" \
     "$(stat number_of_executed_units "$logs/$target.log")" \
