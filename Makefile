@@ -22,6 +22,16 @@ ARCH        ?= arm64
 # More `sam deploy` parameter overrides, e.g. PARAMS='TrustedUserPoolArns=arn:... AlarmTopicArn=arn:...'
 PARAMS      ?=
 FUNCTIONS   := pre-signup post-confirmation pre-token-generation
+# Project-local tools built with cargo (cargo-fuzz, cargo-mutants), kept out of ~/.cargo.
+TOOLS       := .tools
+CARGO_FUZZ_VERSION := 0.13.2
+CARGO_FUZZ  := $(TOOLS)/bin/cargo-fuzz
+# make fuzz: seconds per fuzz target, and how many times their default cases the property
+# tests run (400: over a million cases in all).
+FUZZ_SECONDS   ?= 600
+PROPTEST_SCALE ?= 400
+# make load: invocations per function.
+LOAD_INVOCATIONS ?= 1000
 
 # Local runs never talk to AWS: a region, dummy credentials, no instance-metadata probing
 # (without these the SDK spends seconds on IMDS before failing).
@@ -36,7 +46,7 @@ NODE        ?= node
 NPM         ?= npm
 POOL_NPM_STAMP := local-pool/node_modules/.package-lock.stamp
 
-.PHONY: help venv tools-infra build fmt fmt-check clippy lint-infra test test-node ci bench bench-directory mutants package deploy demo pool pool-deps clean distclean
+.PHONY: help venv tools-infra build fmt fmt-check clippy lint-infra test test-node ci bench bench-directory mutants package deploy demo pool pool-deps fuzz load clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -53,6 +63,9 @@ $(VENV_STAMP): tools-requirements.txt
 	@touch $@
 
 venv: $(VENV_STAMP) ## install moto[server], cargo-lambda, cfn-lint into .venv
+
+$(CARGO_FUZZ):
+	$(CARGO) install --root $(TOOLS) --locked --version $(CARGO_FUZZ_VERSION) cargo-fuzz
 
 $(SAM_STAMP): tools-sam-requirements.txt
 	@$(SAM_VENV)/bin/python -c 'import sys' >/dev/null 2>&1 || { rm -rf $(SAM_VENV); $(PYTHON) -m venv $(SAM_VENV); }
@@ -133,6 +146,16 @@ test-node: ## node --test local-pool/test/ (the Lambda adapter), when Node.js is
 
 ci: fmt-check clippy lint-infra test ## everything CI runs (.ci/run)
 
+# ------------------------------------------------------------------ robustness (docs/reliability.md)
+# Nightly for cargo-fuzz only (fuzz/ is outside the workspace); everything else stays stable.
+fuzz: venv $(CARGO_FUZZ) ## fuzz each trigger FUZZ_SECONDS (nightly), then property tests x PROPTEST_SCALE; prints counts
+	$(LOCAL_AWS_ENV) FUZZ_SECONDS=$(FUZZ_SECONDS) PROPTEST_SCALE=$(PROPTEST_SCALE) \
+	  bash scripts/fuzz.sh
+
+load: venv ## LOAD_INVOCATIONS concurrent invocations per function against moto; throughput, p50/p99
+	$(LOCAL_AWS_ENV) LOAD_INVOCATIONS=$(LOAD_INVOCATIONS) \
+	  $(CARGO) test --profile props -p integration-tests --test load $(CARGO_FLAGS) -- --ignored --nocapture
+
 # ------------------------------------------------------------------ performance and size
 bench: venv ## criterion benchmarks of tenant-lookup, release binary sizes, peak memory of one invocation
 	$(CARGO) bench -p tenant-lookup --bench handler $(CARGO_FLAGS)
@@ -191,7 +214,6 @@ deploy: venv $(SAM_STAMP) ## sam build + sam deploy --guided (ARCH=arm64|x86_64,
 
 # ------------------------------------------------------------------ mutation testing
 # cargo-mutants, installed into the project's own tool folder (.tools) when missing.
-TOOLS          := .tools
 CARGO_MUTANTS_VERSION := 27.1.0
 MUTANTS        := $(TOOLS)/bin/cargo-mutants
 
@@ -211,9 +233,9 @@ pool: venv build pool-deps ## a local user pool (cognito-local) wired to the thr
 	@command -v $(NODE) >/dev/null 2>&1 || { echo "make pool needs Node.js (node and npm)"; exit 1; }
 	bash scripts/pool.sh
 
-clean: ## cargo clean, demo and pool logs, sam build output (keeps .venv, .tools, local-pool/node_modules)
+clean: ## cargo clean, demo and pool logs, sam build output, fuzz builds (keeps .venv, .tools, local-pool/node_modules)
 	$(CARGO) clean
-	rm -rf .demo .pool infra/.aws-sam
+	rm -rf .demo .pool infra/.aws-sam fuzz/target
 
 distclean: clean ## clean, and remove the venvs, .tools and local-pool/node_modules too
 	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) $(TOOLS) local-pool/node_modules

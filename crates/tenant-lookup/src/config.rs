@@ -4,6 +4,11 @@ use std::time::Duration;
 
 pub use crate::domain::claims::{GroupsMode, NoTenantPolicy};
 
+/// `STALE_IF_ERROR_SECONDS` when unset: five minutes. Long enough to ride out a regional
+/// blip or a burst of throttling for the users active in that time, short enough that a
+/// suspension made during an outage waits at most that long once the TTL has passed.
+pub const DEFAULT_STALE_IF_ERROR: Duration = Duration::from_secs(300);
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClaimNames {
     pub tenant_id: String,
@@ -16,6 +21,9 @@ pub struct ClaimNames {
 pub struct Config {
     pub table_name: String,
     pub cache_ttl: Duration,
+    /// How long past their TTL cached answers (and a user's last-known memberships) may be
+    /// served while DynamoDB fails (`STALE_IF_ERROR_SECONDS`); zero disables it.
+    pub stale_if_error: Duration,
     pub claims: ClaimNames,
     pub groups_mode: GroupsMode,
     pub no_tenant_policy: NoTenantPolicy,
@@ -62,6 +70,19 @@ impl Config {
                 _ => {
                     return Err(err(
                         "CACHE_TTL_SECONDS",
+                        "must be a whole number of seconds from 0 to 3600",
+                    ))
+                }
+            },
+        };
+
+        let stale_if_error = match var("STALE_IF_ERROR_SECONDS") {
+            None => DEFAULT_STALE_IF_ERROR,
+            Some(v) => match v.parse::<u64>() {
+                Ok(s) if s <= 3600 => Duration::from_secs(s),
+                _ => {
+                    return Err(err(
+                        "STALE_IF_ERROR_SECONDS",
                         "must be a whole number of seconds from 0 to 3600",
                     ))
                 }
@@ -134,6 +155,7 @@ impl Config {
         Ok(Config {
             table_name,
             cache_ttl,
+            stale_if_error,
             claims: ClaimNames {
                 tenant_id,
                 tenant_tier,
@@ -227,6 +249,7 @@ mod tests {
     fn defaults() {
         let c = from(&[("TENANT_TABLE", "t")]).unwrap();
         assert_eq!(c.cache_ttl, Duration::from_secs(60));
+        assert_eq!(c.stale_if_error, Duration::from_secs(300));
         assert_eq!(c.groups_mode, GroupsMode::Replace);
         assert_eq!(c.no_tenant_policy, NoTenantPolicy::Deny);
         assert_eq!(c.claims.tenant_id, "tenantId");
@@ -240,6 +263,8 @@ mod tests {
         assert_eq!(from(&[]).unwrap_err().variable, "TENANT_TABLE");
         for (k, v) in [
             ("CACHE_TTL_SECONDS", "ten"),
+            ("STALE_IF_ERROR_SECONDS", "3601"),
+            ("STALE_IF_ERROR_SECONDS", "-1"),
             ("GROUPS_MODE", "sometimes"),
             ("NO_TENANT_POLICY", "allow"),
             ("TENANT_ID_CLAIM", "sub"),
@@ -281,6 +306,7 @@ mod tests {
         let c = from(&[
             ("TENANT_TABLE", "t"),
             ("CACHE_TTL_SECONDS", "5"),
+            ("STALE_IF_ERROR_SECONDS", "0"),
             ("GROUPS_MODE", "merge"),
             ("NO_TENANT_POLICY", "issue-without-tenant-claims"),
             ("TENANT_ID_CLAIM", "tid"),
@@ -289,6 +315,11 @@ mod tests {
         .unwrap();
         assert_eq!(c.metrics_namespace, "CognitoTenantTriggers/prod-stack");
         assert_eq!(c.cache_ttl, Duration::from_secs(5));
+        assert_eq!(
+            c.stale_if_error,
+            Duration::ZERO,
+            "0 disables stale-if-error"
+        );
         assert_eq!(c.groups_mode, GroupsMode::Merge);
         assert_eq!(c.no_tenant_policy, NoTenantPolicy::IssueWithoutTenantClaims);
         assert_eq!(c.claims.tenant_id, "tid");

@@ -140,7 +140,8 @@ pub async fn run<T: Trigger>(make: impl FnOnce(Init) -> T) -> Result<(), lambda_
     let directory = DynamoDirectory::new(sdk::dynamodb_client(&sdk), config.table_name.clone());
     warm_up(&directory).await;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let directory = CachedDirectory::new(directory, config.cache_ttl, clock.clone());
+    let directory = CachedDirectory::new(directory, config.cache_ttl, clock.clone())
+        .with_stale_if_error(config.stale_if_error);
     let trigger = make(Init {
         directory,
         clock,

@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 pub mod access;
 pub mod cognito_local;
 pub mod events;
+pub mod fault_proxy;
+pub mod gen;
 pub mod handlers;
+pub mod invariants;
 pub mod lambda_watch;
 pub mod logs;
 pub mod moto;
@@ -16,10 +19,11 @@ pub mod process;
 pub mod runtime;
 pub mod seeds;
 
+pub use fault_proxy::{Fault, FaultProxy, Rule};
 pub use lambda_watch::LambdaWatch;
 pub use moto::{
-    client, fresh_table, moto, unique_table_name, InjectedConflicts, MotoServer, RequestCounter,
-    TestTable, REGION,
+    client, fresh_table, moto, production_client, seeded_table, unique_table_name,
+    InjectedConflicts, MotoServer, RequestCounter, TestTable, REGION,
 };
 
 /// The workspace root (this crate is `crates/test-support`).

@@ -34,12 +34,23 @@ impl Write for Captured {
     }
 }
 
-/// Runs `f` with a JSON subscriber writing into the returned capture.
+/// Runs `f` with a JSON subscriber writing into the returned capture (`INFO` and above, the
+/// functions' default `RUST_LOG`).
 pub async fn capture<F: Future>(f: F) -> (F::Output, Captured) {
+    capture_at(tracing::Level::INFO, f).await
+}
+
+/// Like [`capture`], every level down to `TRACE` (what `RUST_LOG=trace` would show).
+pub async fn capture_all<F: Future>(f: F) -> (F::Output, Captured) {
+    capture_at(tracing::Level::TRACE, f).await
+}
+
+async fn capture_at<F: Future>(level: tracing::Level, f: F) -> (F::Output, Captured) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .json()
+        .with_max_level(level)
         .with_writer(move || writer.clone())
         .finish();
     let output = {

@@ -22,6 +22,7 @@ use aws_sdk_dynamodb::config::interceptors::{
     BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
     BeforeTransmitInterceptorContextRef,
 };
+use aws_sdk_dynamodb::config::retry::RetryConfig;
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::config::{
     AsyncSleep, BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
@@ -31,8 +32,9 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_sdk_dynamodb::Client;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::http::StatusCode;
+use tenant_admin::DirectoryDocument;
 use tenant_admin::TenantTable;
-use tenant_lookup::store::dynamo::sdk::https_client;
+use tenant_lookup::store::dynamo::sdk::{https_client, lambda_timeout_config, MAX_ATTEMPTS};
 use tenant_lookup::DynamoDirectory;
 
 /// How long moto may take to announce its address (a cold Python start takes 1-3 s).
@@ -413,6 +415,30 @@ pub fn client(endpoint: &str, counter: &RequestCounter) -> Client {
     Client::from_conf(config)
 }
 
+/// A client for `endpoint` with the functions' production budget (`store/dynamo/sdk.rs`:
+/// timeouts, standard retries with their attempts, the HTTPS client), configured explicitly
+/// (region, dummy credentials), counting its requests in `counter`.
+pub fn production_client(endpoint: &str, counter: &RequestCounter) -> Client {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new(
+            "test",
+            "test",
+            None,
+            None,
+            "production-budget",
+        ))
+        .endpoint_url(endpoint)
+        .http_client(https_client())
+        .sleep_impl(TokioSleep)
+        .timeout_config(lambda_timeout_config())
+        .retry_config(RetryConfig::standard().with_max_attempts(MAX_ATTEMPTS))
+        .interceptor(counter.clone())
+        .build();
+    Client::from_conf(config)
+}
+
 /// A table name no other test of any test binary uses.
 pub fn unique_table_name(prefix: &str) -> String {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
@@ -462,6 +488,21 @@ pub async fn fresh_table() -> TestTable {
         admin,
         requests,
     }
+}
+
+/// A fresh table with `events/seed.json` imported at [`crate::seeds::NOW`] (request counter
+/// reset afterwards).
+pub async fn seeded_table() -> TestTable {
+    let table = fresh_table().await;
+    let seed = DirectoryDocument::from_json(&crate::seeds::events_seed_text())
+        .expect("events/seed.json parses");
+    table
+        .admin
+        .import(&seed, crate::seeds::NOW)
+        .await
+        .unwrap_or_else(|e| panic!("import into {}: {e}", table.name()));
+    table.requests.reset();
+    table
 }
 
 #[cfg(test)]

@@ -1,7 +1,58 @@
 //! What the tokens carry: tenant claims, groups and IAM roles, scopes. The decision only; the
 //! Cognito response of each event version is written from it in [`crate::cognito::response`].
 
+use crate::domain::denial::{Denial, DenyCode};
 use crate::domain::model::{Membership, Tenant, Tier};
+
+/// The most the claims, groups, IAM roles and scopes these functions add may grow one token
+/// by, in bytes of JSON. An ID token must still fit a 4 KB cookie once Cognito's own claims
+/// (about 1.4 KB encoded, more with an `identities` claim) are in it, and base64url grows the
+/// added bytes by a third: 1,536 bytes become 2,048 characters. Why this number, in full:
+/// `docs/reliability.md`. The directory has no size limits of its own, so this is checked on
+/// every token: past it, no token (`DIRECTORY_UNAVAILABLE`: an entry is too large).
+pub const TOKEN_BUDGET_BYTES: usize = 1536;
+
+/// What the claims add to each token, in bytes of JSON (see [`TokenClaims::added_bytes`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AddedBytes {
+    pub id_token: usize,
+    pub access_token: usize,
+}
+
+/// The length of `s` as a JSON string, quotes included.
+fn json_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\u{08}' | '\u{0C}' | '\n' | '\r' | '\t' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
+}
+
+/// `"key":"value",`
+fn claim_len(key: &str, value: &str) -> usize {
+    json_len(key) + json_len(value) + 2
+}
+
+/// `"key":["a","b"],` for the `values` not already in `present` (0 when none are new).
+fn array_claim_len<'a>(
+    key: &str,
+    values: impl IntoIterator<Item = &'a String>,
+    present: &[String],
+) -> usize {
+    let added: usize = values
+        .into_iter()
+        .filter(|v| !present.contains(v))
+        .map(|v| json_len(v) + 1)
+        .sum();
+    if added == 0 {
+        0
+    } else {
+        json_len(key) + 2 + 2 + added
+    }
+}
 
 /// How membership roles reach `cognito:groups` (`GROUPS_MODE`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +144,68 @@ pub fn group_override(
 }
 
 impl TokenClaims {
+    /// What these claims add to the ID and the access token, in bytes of JSON, counted from
+    /// above: the tenant claims under `claim_names` (tenant id, tier, tenant attribute), the
+    /// groups not already in `request` (`cognito:groups`, both tokens), IAM roles and the
+    /// preferred role when they change (ID token), the scopes added (access token).
+    pub fn added_bytes(&self, claim_names: [&str; 3], request: &CurrentGroups) -> AddedBytes {
+        let [id_claim, tier_claim, attribute] = claim_names;
+        let mut added = AddedBytes::default();
+        if let Some((id, tier)) = &self.tenant {
+            let both = claim_len(id_claim, id) + claim_len(tier_claim, tier) + 2;
+            added.access_token += both;
+            added.id_token += both + claim_len(attribute, id);
+        }
+        if let Some(g) = &self.groups {
+            let groups = array_claim_len("cognito:groups", &g.groups, &request.groups_to_override);
+            added.id_token += groups;
+            added.access_token += groups;
+            added.id_token += array_claim_len(
+                "cognito:roles",
+                &g.iam_roles,
+                &request.iam_roles_to_override,
+            );
+            if let Some(role) = g
+                .preferred_role
+                .as_ref()
+                .filter(|r| request.preferred_role.as_ref() != Some(*r))
+            {
+                added.id_token += claim_len("cognito:preferred_role", role);
+            }
+        }
+        added.access_token += self
+            .scopes_to_add
+            .iter()
+            .map(|s| json_len(s) + 1)
+            .sum::<usize>();
+        if self.access_token_only {
+            added.id_token = 0;
+        }
+        added
+    }
+
+    /// Refuses claims that would grow a token past [`TOKEN_BUDGET_BYTES`]: a directory entry
+    /// (tenant id, tier, roles, scopes, IAM role) too large for a token. Fails closed.
+    pub fn check_budget(
+        &self,
+        claim_names: [&str; 3],
+        request: &CurrentGroups,
+    ) -> Result<(), Denial> {
+        let added = self.added_bytes(claim_names, request);
+        let largest = added.id_token.max(added.access_token);
+        if largest > TOKEN_BUDGET_BYTES {
+            return Err(Denial::new(
+                DenyCode::DirectoryUnavailable,
+                format!(
+                    "the claims would add {largest} bytes to a token, over the budget of \
+                     {TOKEN_BUDGET_BYTES}: a tenant id, tier, role, scope or IAM role in the \
+                     directory is too large"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     pub fn for_member(
         tenant: &Tenant,
         tier: Option<&Tier>,
@@ -268,5 +381,56 @@ mod tests {
         assert_eq!(off.groups, None);
         let machine = TokenClaims::without_tenant(&request(&[]), GroupsMode::Replace, true);
         assert!(!machine.suppress_tenant_attribute && machine.groups.is_none());
+    }
+
+    const NAMES: [&str; 3] = ["tenantId", "tenantTier", "custom:tenantId"];
+
+    #[test]
+    fn added_bytes_count_what_the_tokens_gain_and_nothing_they_had() {
+        let c = TokenClaims {
+            tenant: Some(("acme".into(), "premium".into())),
+            groups: Some(GroupOverride {
+                groups: vec!["g".into(), "admin".into()],
+                iam_roles: vec!["arn:aws:iam::1:role/g".into()],
+                preferred_role: Some("arn:aws:iam::1:role/g".into()),
+            }),
+            scopes_to_add: vec!["reports/export".into()],
+            ..Default::default()
+        };
+        let added = c.added_bytes(NAMES, &request(&["g"]));
+        // {"tenantId":"acme","tenantTier":"premium"} is 42 bytes; counted from above.
+        let tenant = r#"{"tenantId":"acme","tenantTier":"premium"}"#.len();
+        let groups = r#""cognito:groups":["admin"],"#.len();
+        let scopes = r#""reports/export" "#.len();
+        assert!(added.access_token >= tenant + groups + scopes);
+        assert!(
+            added.access_token <= tenant + groups + scopes + 8,
+            "{added:?}"
+        );
+        let attribute = r#""custom:tenantId":"acme","#.len();
+        assert!(added.id_token >= tenant + groups + attribute);
+        assert!(
+            added.id_token <= tenant + groups + attribute + 8,
+            "the unchanged IAM role adds nothing: {added:?}"
+        );
+        let machine = TokenClaims {
+            access_token_only: true,
+            ..TokenClaims::for_machine(&crate::fixtures::tenant("acme", "premium"))
+        };
+        assert_eq!(machine.added_bytes(NAMES, &request(&[])).id_token, 0);
+        assert_eq!(json_len("a\"\n\u{1}é"), 2 + 1 + 2 + 2 + 6 + 2);
+    }
+
+    #[test]
+    fn claims_past_the_budget_fail_closed() {
+        let mut t = crate::fixtures::tenant("acme", "basic");
+        t.id = "a".repeat(TOKEN_BUDGET_BYTES);
+        let c = TokenClaims::for_machine(&t);
+        let err = c.check_budget(NAMES, &request(&[])).unwrap_err();
+        assert_eq!(err.code, DenyCode::DirectoryUnavailable);
+        t.id = "a".repeat(64);
+        assert!(TokenClaims::for_machine(&t)
+            .check_budget(NAMES, &request(&[]))
+            .is_ok());
     }
 }

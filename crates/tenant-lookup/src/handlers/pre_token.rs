@@ -73,14 +73,24 @@ impl<D: Directory> Steps for PreTokenGeneration<D> {
             groups: &event.request.group_configuration,
             scopes: event.request.scopes.as_deref(),
         };
-        token::decide(
+        let decision = token::decide(
             &self.directory,
             subject,
             request,
             self.policy,
             self.clock.epoch_seconds(),
         )
-        .await
+        .await?;
+        let names = &self.claim_names;
+        decision.claims.check_budget(
+            [
+                &names.tenant_id,
+                &names.tenant_tier,
+                &names.tenant_attribute,
+            ],
+            request.groups,
+        )?;
+        Ok(decision)
     }
 
     fn render(

@@ -108,6 +108,15 @@ impl InMemoryDirectory {
         }
     }
 
+    /// Removes one membership, as an administrator would (the user's guard item stays).
+    pub fn remove_member(&self, user_pool_id: &str, sub: &str, tenant_id: &str) {
+        self.state.lock().unwrap().members.remove(&(
+            user_pool_id.to_string(),
+            sub.to_string(),
+            tenant_id.to_string(),
+        ));
+    }
+
     fn read(&self) -> Result<std::sync::MutexGuard<'_, State>, DirectoryError> {
         self.reads.fetch_add(1, Ordering::SeqCst);
         self.check()?;
