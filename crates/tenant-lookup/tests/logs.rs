@@ -11,7 +11,10 @@ fn handler() -> PreTokenHandler {
 }
 
 fn levels(lines: &[Value]) -> Vec<&str> {
-    lines.iter().map(|l| l["level"].as_str().unwrap_or("?")).collect()
+    lines
+        .iter()
+        .map(|l| l["level"].as_str().unwrap_or("?"))
+        .collect()
 }
 
 fn event(sub: &str) -> Value {
