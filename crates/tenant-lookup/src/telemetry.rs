@@ -16,6 +16,7 @@
 //! | `Provisioning` | Count | `outcome` (see [`provisioning_outcome`]) | provisioning transaction |
 //! | `ColdStart` | Count | – | first invocation of an instance |
 //! | `DynamoDbLatency` | Milliseconds | – | DynamoDB request (several values per document) |
+//! | `DirectoryStaleServed` | Count | `kind` (tenant, tier, route, memberships) | cached answer served past its TTL while DynamoDB failed (`STALE_IF_ERROR_SECONDS`) |
 //!
 //! Nothing here carries a user's attribute: dimension values are fixed words and codes.
 
@@ -92,6 +93,11 @@ pub fn install(
     );
     metrics::describe_counter!("Provisioning", Unit::Count, "provisioning outcomes");
     metrics::describe_counter!("ColdStart", Unit::Count, "first invocations of an instance");
+    metrics::describe_counter!(
+        "DirectoryStaleServed",
+        Unit::Count,
+        "cached answers served past their TTL while DynamoDB failed"
+    );
     metrics::describe_histogram!(
         "DynamoDbLatency",
         Unit::Milliseconds,
@@ -154,6 +160,11 @@ pub fn provisioning_conflict_retried() {
     metrics::counter!("Provisioning", "outcome" => "conflict-retried").increment(1);
 }
 
+/// A cached answer of `kind` was served past its TTL because DynamoDB failed.
+pub fn stale_served(kind: &'static str) {
+    metrics::counter!("DirectoryStaleServed", "kind" => kind).increment(1);
+}
+
 /// One DynamoDB request (all of its attempts) took `elapsed`.
 pub fn dynamodb_request(operation: &str, elapsed: Duration) {
     let ms = elapsed.as_secs_f64() * 1000.0;
@@ -161,9 +172,75 @@ pub fn dynamodb_request(operation: &str, elapsed: Duration) {
     metrics::histogram!("DynamoDbLatency").record(ms);
 }
 
+/// A recorder for tests: the counters incremented while it is the local recorder, as
+/// `name{label=value,...}` with their totals.
+#[cfg(test)]
+pub(crate) mod test_recorder {
+    use std::collections::BTreeMap;
+    use std::sync::{Arc, Mutex};
+
+    use metrics::{
+        Counter, CounterFn, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit,
+    };
+
+    #[derive(Clone, Default)]
+    pub struct Counts(Arc<Mutex<BTreeMap<String, u64>>>);
+
+    impl Counts {
+        pub fn get(&self, name: &str) -> u64 {
+            self.0.lock().unwrap().get(name).copied().unwrap_or(0)
+        }
+    }
+
+    struct One(Counts, String);
+
+    impl CounterFn for One {
+        fn increment(&self, value: u64) {
+            *self.0 .0.lock().unwrap().entry(self.1.clone()).or_default() += value;
+        }
+        fn absolute(&self, value: u64) {
+            self.0 .0.lock().unwrap().insert(self.1.clone(), value);
+        }
+    }
+
+    impl Recorder for Counts {
+        fn describe_counter(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_gauge(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
+        fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+            let labels: Vec<String> = key
+                .labels()
+                .map(|l| format!("{}={}", l.key(), l.value()))
+                .collect();
+            let name = format!("{}{{{}}}", key.name(), labels.join(","));
+            Counter::from_arc(Arc::new(One(self.clone(), name)))
+        }
+        fn register_gauge(&self, _: &Key, _: &Metadata<'_>) -> Gauge {
+            Gauge::noop()
+        }
+        fn register_histogram(&self, _: &Key, _: &Metadata<'_>) -> Histogram {
+            Histogram::noop()
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_denial_counts_once_as_a_decision_and_once_as_a_denial() {
+        let counts = test_recorder::Counts::default();
+        metrics::with_local_recorder(&counts, || {
+            decision("issue", None);
+            decision("deny", Some(DenyCode::NoTenant));
+            decision("deny", Some(DenyCode::DirectoryUnavailable));
+        });
+        assert_eq!(counts.get("Decisions{decision=issue,code=OK}"), 1);
+        assert_eq!(counts.get("Decisions{decision=deny,code=NO_TENANT}"), 1);
+        assert_eq!(counts.get("Denials{}"), 2);
+        assert_eq!(counts.get("DirectoryUnavailable{}"), 1);
+    }
 
     #[test]
     fn the_trace_id_is_the_root_of_the_header() {

@@ -175,8 +175,8 @@ impl<D: Directory> CachedDirectory<D> {
         !self.stale_if_error.is_zero() && age < ttl + self.stale_if_error
     }
 
-    /// The one place a stale answer is accounted for: a WARN line now; the place for a
-    /// `DirectoryStaleServed` metric (dimension `kind`) too.
+    /// The one place a stale answer is accounted for: a WARN line and the
+    /// `DirectoryStaleServed` metric (dimension `kind`).
     fn served_stale(
         &self,
         kind: &'static str,
@@ -186,6 +186,7 @@ impl<D: Directory> CachedDirectory<D> {
         error: Option<&str>,
     ) {
         self.stale_served.fetch_add(1, Ordering::Relaxed);
+        crate::telemetry::stale_served(kind);
         tracing::warn!(
             metric = "DirectoryStaleServed",
             kind,
@@ -471,38 +472,44 @@ mod tests {
     #[test]
     fn while_the_store_fails_expired_answers_are_served_up_to_the_bound_then_it_fails_closed() {
         let (dir, clock, cached) = stale_setup();
-        block_on(async {
-            assert!(cached.tenant("acme").await.unwrap().is_some());
-            assert!(cached.tier("basic").await.unwrap().is_some());
-            assert!(cached
-                .route(RouteKind::Pool, "us-east-1_B")
-                .await
-                .unwrap()
-                .is_none());
-            dir.set_unavailable(true);
-            clock.advance(Duration::from_secs(61));
-            assert!(cached.tenant("acme").await.unwrap().is_some(), "stale");
-            assert!(cached.tier("basic").await.unwrap().is_some(), "stale");
-            assert!(
-                cached
+        let counts = crate::telemetry::test_recorder::Counts::default();
+        metrics::with_local_recorder(&counts, || {
+            block_on(async {
+                assert!(cached.tenant("acme").await.unwrap().is_some());
+                assert!(cached.tier("basic").await.unwrap().is_some());
+                assert!(cached
                     .route(RouteKind::Pool, "us-east-1_B")
                     .await
                     .unwrap()
-                    .is_none(),
-                "an absent answer is served stale too"
-            );
-            assert_eq!(cached.stale_served(), 3);
-            // Just inside the bound: 60 s TTL + 300 s, measured from the read.
-            clock.advance(Duration::from_secs(298));
-            assert!(cached.tenant("acme").await.unwrap().is_some());
-            clock.advance(Duration::from_secs(1));
-            assert!(matches!(
-                cached.tenant("acme").await,
-                Err(DirectoryError::Unavailable(_))
-            ));
-            assert!(cached.route(RouteKind::Pool, "us-east-1_B").await.is_err());
-            assert_eq!(cached.stale_served(), 4);
+                    .is_none());
+                dir.set_unavailable(true);
+                clock.advance(Duration::from_secs(61));
+                assert!(cached.tenant("acme").await.unwrap().is_some(), "stale");
+                assert!(cached.tier("basic").await.unwrap().is_some(), "stale");
+                assert!(
+                    cached
+                        .route(RouteKind::Pool, "us-east-1_B")
+                        .await
+                        .unwrap()
+                        .is_none(),
+                    "an absent answer is served stale too"
+                );
+                assert_eq!(cached.stale_served(), 3);
+                // Just inside the bound: 60 s TTL + 300 s, measured from the read.
+                clock.advance(Duration::from_secs(298));
+                assert!(cached.tenant("acme").await.unwrap().is_some());
+                clock.advance(Duration::from_secs(1));
+                assert!(matches!(
+                    cached.tenant("acme").await,
+                    Err(DirectoryError::Unavailable(_))
+                ));
+                assert!(cached.route(RouteKind::Pool, "us-east-1_B").await.is_err());
+                assert_eq!(cached.stale_served(), 4);
+            })
         });
+        assert_eq!(counts.get("DirectoryStaleServed{kind=tenant}"), 2);
+        assert_eq!(counts.get("DirectoryStaleServed{kind=tier}"), 1);
+        assert_eq!(counts.get("DirectoryStaleServed{kind=route}"), 1);
     }
 
     #[test]
