@@ -120,12 +120,10 @@ impl Route {
     /// The route's user pool and its key within the pool, as written in a directory document;
     /// `None` for a `POOL` route (its key is the pool).
     pub fn pool_and_key(&self) -> (Option<&str>, &str) {
-        match self.kind {
-            RouteKind::Pool => (None, &self.key),
-            _ => match self.key.split_once('#') {
-                Some((pool, key)) => (Some(pool), key),
-                None => (None, &self.key),
-            },
+        // A pool id (`region_id`) holds no '#', so a `POOL` route's key never splits.
+        match self.key.split_once('#') {
+            Some((pool, key)) => (Some(pool), key),
+            None => (None, &self.key),
         }
     }
 
@@ -244,6 +242,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn membership_statuses_read_back_as_written() {
+        for status in [MembershipStatus::Active, MembershipStatus::Suspended] {
+            assert_eq!(MembershipStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(MembershipStatus::parse("Active"), None);
+    }
+
+    #[test]
     fn email_domain_is_what_follows_the_last_at_in_lower_case() {
         assert_eq!(
             email_domain("a@b@Acme.Example").as_deref(),
@@ -276,6 +282,12 @@ mod tests {
             email_domains: vec![],
         };
         assert_eq!(r.pool_and_key(), (Some("us-east-1_X"), "acme.example"));
+        let pool = Route {
+            kind: RouteKind::Pool,
+            key: route_key(RouteKind::Pool, "us-east-1_X", ""),
+            ..r
+        };
+        assert_eq!(pool.pool_and_key(), (None, "us-east-1_X"));
     }
 
     #[test]
