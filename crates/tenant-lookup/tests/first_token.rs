@@ -232,6 +232,24 @@ async fn a_federated_user_whose_post_confirmation_failed_is_provisioned_through_
     assert!(s.membership_of(POOL, NEW_SUB).is_empty());
 }
 
+/// First-token provisioning needs the email Cognito holds as verified: a trusted IdP that would
+/// vouch for the address is not enough once Cognito has it unverified (the IdP changed it after
+/// sign-up, say). No read of the admission rules, no write: a user without a tenant.
+#[tokio::test]
+async fn a_trusted_idp_does_not_stand_in_for_an_unverified_email_at_the_first_token() {
+    let mut e = token("shared-web", "jdoe@acme.example", "false");
+    e["userName"] = json!("AcmeSAML_jdoe");
+    e["triggerSource"] = json!("TokenGeneration_HostedAuth");
+    e["request"]["userAttributes"]["cognito:user_status"] = json!("EXTERNAL_PROVIDER");
+    e["request"]["userAttributes"]["identities"] = json!(identities("AcmeSAML", "jdoe"));
+    let s = setup();
+    let run = s.run(e.clone()).await;
+    assert_eq!(run.err().code, DenyCode::NoTenant);
+    assert_discreet(run.err(), &e);
+    assert!(s.membership_of(POOL, NEW_SUB).is_empty());
+    assert_eq!(s.dir.requests().writes, 0);
+}
+
 #[tokio::test]
 async fn a_directory_failure_while_provisioning_yields_no_token() {
     let s = setup();
@@ -346,5 +364,133 @@ async fn a_removed_member_is_a_user_without_a_tenant() {
                 );
             }
         }
+    }
+}
+
+/// A directory read just before a concurrent sign-in of the same user provisioned them into
+/// `tenant`: the first membership Query misses that membership, every later one sees it.
+struct RacedSignIn {
+    inner: std::sync::Arc<tenant_lookup::InMemoryDirectory>,
+    queries: std::sync::atomic::AtomicUsize,
+}
+
+impl RacedSignIn {
+    /// The winner's provisioning ran to the end: membership, seat and guard.
+    async fn new(tenant: &str) -> Self {
+        use tenant_lookup::domain::model::{Membership, MembershipStatus};
+        use tenant_lookup::Directory;
+        let inner = directory_from(test_support::seeds::HANDLERS, &[]);
+        let won = inner
+            .provision(&tenant_lookup::ProvisionRequest {
+                membership: Membership {
+                    user_pool_id: POOL.into(),
+                    sub: NEW_SUB.into(),
+                    tenant_id: tenant.into(),
+                    roles: vec!["member".into()],
+                    status: MembershipStatus::Active,
+                    source: "domain".into(),
+                    created_at: NOW,
+                },
+                invitation_tenant_id: None,
+                invitation_email: None,
+            })
+            .await
+            .unwrap();
+        assert_eq!(won, tenant_lookup::ProvisionOutcome::Created);
+        Self {
+            inner,
+            queries: Default::default(),
+        }
+    }
+}
+
+impl tenant_lookup::Directory for RacedSignIn {
+    async fn tenant(
+        &self,
+        id: &str,
+    ) -> Result<Option<tenant_lookup::domain::model::Tenant>, tenant_lookup::DirectoryError> {
+        self.inner.tenant(id).await
+    }
+    async fn tier(
+        &self,
+        id: &str,
+    ) -> Result<Option<tenant_lookup::domain::model::Tier>, tenant_lookup::DirectoryError> {
+        self.inner.tier(id).await
+    }
+    async fn route(
+        &self,
+        kind: tenant_lookup::domain::model::RouteKind,
+        key: &str,
+    ) -> Result<Option<tenant_lookup::domain::model::Route>, tenant_lookup::DirectoryError> {
+        self.inner.route(kind, key).await
+    }
+    async fn memberships(
+        &self,
+        pool: &str,
+        sub: &str,
+    ) -> Result<Vec<tenant_lookup::domain::model::Membership>, tenant_lookup::DirectoryError> {
+        let n = self
+            .queries
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        self.inner.memberships(pool, sub).await
+    }
+    async fn invitations(
+        &self,
+        pool: &str,
+        email: &str,
+    ) -> Result<Vec<tenant_lookup::domain::model::Invitation>, tenant_lookup::DirectoryError> {
+        self.inner.invitations(pool, email).await
+    }
+    async fn provision(
+        &self,
+        request: &tenant_lookup::ProvisionRequest,
+    ) -> Result<tenant_lookup::ProvisionOutcome, tenant_lookup::DirectoryError> {
+        self.inner.provision(request).await
+    }
+}
+
+/// The first token of a user whose concurrent sign-in provisioned them a moment before: the
+/// membership that sign-in wrote decides the claims, whichever tenant this one would have picked.
+#[tokio::test]
+async fn a_first_token_that_lost_a_race_gets_the_tenant_the_winner_provisioned() {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use tenant_lookup::{CachedDirectory, ManualClock, PreTokenGeneration, Trigger};
+    // sam@globex.example would be placed in globex by its domain route.
+    let e = token("shared-web", "sam@globex.example", "true");
+    for (winner, queries) in [
+        // Same tenant: the provisioning's answer is the membership; no second Query.
+        ("globex", 1),
+        // Another tenant (an invitation the winner saw, say): the memberships are read again.
+        ("acme", 2),
+    ] {
+        let clock = Arc::new(ManualClock::new(NOW));
+        let raced = Arc::new(RacedSignIn::new(winner).await);
+        let handler = PreTokenGeneration::new(
+            CachedDirectory::new(
+                raced.clone(),
+                std::time::Duration::from_secs(60),
+                clock.clone(),
+            ),
+            clock,
+            &config(&[]),
+        );
+        // Under a subscriber, as every handler run here (see a_removed_member_is_...).
+        let (answer, _) = test_support::logs::capture(handler.handle(e.clone())).await;
+        let out = answer.expect("a token");
+        assert_eq!(id_claims(&out)["tenantId"], winner, "{winner}");
+        assert_eq!(raced.queries.load(Ordering::SeqCst), queries, "{winner}");
+        assert_eq!(
+            raced.inner.contents().members.len(),
+            directory_from(test_support::seeds::HANDLERS, &[])
+                .contents()
+                .members
+                .len()
+                + 1,
+            "nothing written twice"
+        );
     }
 }

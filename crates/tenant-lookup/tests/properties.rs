@@ -38,8 +38,17 @@ impl Tally {
         let key = match result {
             Ok(_) => "answered".to_string(),
             // Why an event was unreadable says what the generator produces.
+            // Sizes in a reason ("email of 2300 bytes") are one kind of case: numbers read N.
             Err(d) if d.code == tenant_lookup::DenyCode::InvalidEvent => {
-                format!("INVALID_EVENT ({})", d.reason)
+                let mut reason = String::with_capacity(d.reason.len());
+                for c in d.reason.chars() {
+                    if !c.is_ascii_digit() {
+                        reason.push(c);
+                    } else if !reason.ends_with('N') {
+                        reason.push('N');
+                    }
+                }
+                format!("INVALID_EVENT ({reason})")
             }
             Err(d) => d.code.as_str().to_string(),
         };
