@@ -288,8 +288,17 @@ async fn version_1_client_credentials_is_refused_rather_than_issued_without_tena
     let mut e = m2m_event();
     e["version"] = json!("1");
     assert_eq!(
-        s.handler.handle(e).await.unwrap_err().code,
+        s.handler.handle(e.clone()).await.unwrap_err().code,
         DenyCode::InvalidEvent
+    );
+    // Cognito sends client credentials as version 3 only; version 2's answer can change the
+    // access token too, so one arriving as version 2 gets its tenant claims, not a refusal.
+    e["version"] = json!("2");
+    let out = s.handler.handle(e).await.unwrap();
+    assert_eq!(
+        out["response"]["claimsAndScopeOverrideDetails"]["accessTokenGeneration"]
+            ["claimsToAddOrOverride"]["tenantId"],
+        "acme"
     );
 }
 
