@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::StalledStreamProtectionConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use tenant_admin::DirectoryDocument;
@@ -93,6 +94,9 @@ fn load_directory(table: &TestTable, requests: &RequestCounter) -> DynamoDirecto
                 .operation_timeout(PHASE_LIMIT)
                 .build(),
         )
+        // A request queued behind a thousand others at moto reads nothing for seconds: that
+        // is moto answering one request at a time, not a stalled DynamoDB stream.
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
         .interceptor(requests.clone())
         .build();
     DynamoDirectory::new(aws_sdk_dynamodb::Client::from_conf(config), table.name())

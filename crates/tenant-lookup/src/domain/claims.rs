@@ -42,16 +42,15 @@ fn array_claim_len<'a>(
     values: impl IntoIterator<Item = &'a String>,
     present: &[String],
 ) -> usize {
-    let added: usize = values
+    let (count, bytes) = values
         .into_iter()
         .filter(|v| !present.contains(v))
-        .map(|v| json_len(v) + 1)
-        .sum();
-    if added == 0 {
-        0
-    } else {
-        json_len(key) + 2 + 2 + added
+        .fold((0, 0), |(n, b), v| (n + 1, b + json_len(v)));
+    if count == 0 {
+        return 0;
     }
+    // `:`, `[`, `]` and the trailing `,`; a comma between each two values.
+    json_len(key) + 4 + bytes + (count - 1)
 }
 
 /// How membership roles reach `cognito:groups` (`GROUPS_MODE`).
@@ -419,6 +418,44 @@ mod tests {
         };
         assert_eq!(machine.added_bytes(NAMES, &request(&[])).id_token, 0);
         assert_eq!(json_len("a\"\n\u{1}é"), 2 + 1 + 2 + 2 + 6 + 2);
+    }
+
+    #[test]
+    fn sizes_are_those_of_the_json_written() {
+        for s in [
+            "",
+            "a b",
+            "é€😀",
+            "a\"\\b",
+            "\u{8}\u{c}\n\r\t",
+            "\u{1}\u{1f} \u{7f}",
+        ] {
+            assert_eq!(
+                json_len(s),
+                serde_json::to_string(s).unwrap().len(),
+                "{s:?}"
+            );
+        }
+        let written = |key: &str, values: &[&str]| {
+            format!(
+                "{}:{},",
+                serde_json::to_string(key).unwrap(),
+                serde_json::to_string(values).unwrap()
+            )
+            .len()
+        };
+        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let values = owned(&["admin", "a b", "é"]);
+        assert_eq!(
+            array_claim_len("cognito:groups", &values, &[]),
+            written("cognito:groups", &["admin", "a b", "é"])
+        );
+        assert_eq!(
+            array_claim_len("cognito:groups", &values, &owned(&["admin", "é"])),
+            written("cognito:groups", &["a b"])
+        );
+        assert_eq!(array_claim_len("cognito:groups", &values, &values), 0);
+        assert_eq!(claim_len("tenantId", "acme"), r#""tenantId":"acme","#.len());
     }
 
     #[test]
