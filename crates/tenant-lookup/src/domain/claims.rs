@@ -172,10 +172,12 @@ impl TokenClaims {
                 added.id_token += claim_len("cognito:preferred_role", role);
             }
         }
+        // Each scope joins the access token's space-separated `scope` string: its escaped
+        // text (its JSON length less the quotes) and one space.
         added.access_token += self
             .scopes_to_add
             .iter()
-            .map(|s| json_len(s) + 1)
+            .map(|s| json_len(s) - 1)
             .sum::<usize>();
         if self.access_token_only {
             added.id_token = 0;
@@ -400,7 +402,7 @@ mod tests {
         // {"tenantId":"acme","tenantTier":"premium"} is 42 bytes; counted from above.
         let tenant = r#"{"tenantId":"acme","tenantTier":"premium"}"#.len();
         let groups = r#""cognito:groups":["admin"],"#.len();
-        let scopes = r#""reports/export" "#.len();
+        let scopes = " reports/export".len();
         assert!(added.access_token >= tenant + groups + scopes);
         assert!(
             added.access_token <= tenant + groups + scopes + 8,
@@ -456,6 +458,38 @@ mod tests {
         );
         assert_eq!(array_claim_len("cognito:groups", &values, &values), 0);
         assert_eq!(claim_len("tenantId", "acme"), r#""tenantId":"acme","#.len());
+    }
+
+    #[test]
+    fn added_scopes_count_their_text_and_a_space_each() {
+        let c = TokenClaims {
+            scopes_to_add: vec!["reports/export".into(), "a".into()],
+            access_token_only: true,
+            ..Default::default()
+        };
+        let added = c.added_bytes(NAMES, &request(&[]));
+        assert_eq!(added.access_token, " reports/export a".len());
+    }
+
+    #[test]
+    fn the_budget_admits_exactly_its_bytes() {
+        let machine = |id_len: usize| {
+            let mut t = crate::fixtures::tenant("", "basic");
+            t.id = "a".repeat(id_len);
+            TokenClaims::for_machine(&t)
+        };
+        let base = machine(0).added_bytes(NAMES, &request(&[])).access_token;
+        let at_budget = machine(TOKEN_BUDGET_BYTES - base);
+        assert_eq!(
+            at_budget.added_bytes(NAMES, &request(&[])).access_token,
+            TOKEN_BUDGET_BYTES
+        );
+        assert!(at_budget.check_budget(NAMES, &request(&[])).is_ok());
+        let over = machine(TOKEN_BUDGET_BYTES - base + 1);
+        assert_eq!(
+            over.check_budget(NAMES, &request(&[])).unwrap_err().code,
+            DenyCode::DirectoryUnavailable
+        );
     }
 
     #[test]
