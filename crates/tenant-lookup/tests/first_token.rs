@@ -246,6 +246,11 @@ async fn a_trusted_idp_does_not_stand_in_for_an_unverified_email_at_the_first_to
     let run = s.run(e.clone()).await;
     assert_eq!(run.err().code, DenyCode::NoTenant);
     assert_discreet(run.err(), &e);
+    // Refused before the admission rules are read (their refusal would name EMAIL_NOT_VERIFIED).
+    assert_eq!(
+        run.err().reason,
+        "no membership, and the email is not verified for provisioning"
+    );
     assert!(s.membership_of(POOL, NEW_SUB).is_empty());
     assert_eq!(s.dir.requests().writes, 0);
 }
