@@ -472,6 +472,24 @@ mod tests {
     }
 
     #[test]
+    fn a_changed_iam_role_counts_in_the_id_token_only() {
+        let role = "arn:aws:iam::1:role/new";
+        let c = TokenClaims {
+            groups: Some(GroupOverride {
+                groups: vec![],
+                iam_roles: vec![role.into()],
+                preferred_role: Some(role.into()),
+            }),
+            ..Default::default()
+        };
+        let added = c.added_bytes(NAMES, &request(&[]));
+        let roles = format!(r#""cognito:roles":["{role}"],"#).len();
+        let preferred = format!(r#""cognito:preferred_role":"{role}","#).len();
+        assert_eq!(added.id_token, roles + preferred);
+        assert_eq!(added.access_token, 0);
+    }
+
+    #[test]
     fn the_budget_admits_exactly_its_bytes() {
         let machine = |id_len: usize| {
             let mut t = crate::fixtures::tenant("", "basic");
