@@ -1,7 +1,7 @@
 //! `tenantctl invite ...`: create, list, revoke. An invitation admits once: a used one stays as
 //! the record that the address joined, and is never replaced or revoked.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use tenant_lookup::domain::model::Invitation;
 use tenant_lookup::store::dynamo::codec::{
     attr, invitation_from_item, invitation_item, n, s, Item,
@@ -97,14 +97,7 @@ impl TenantTable {
             .expression_attribute_values(":now", n(now_epoch))
             .build()
             .map_err(build)?;
-        let exists = ConditionCheck::builder()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::tenant_pk(&tenant.id)))
-            .key(keys::SK, s(keys::TENANT_SK))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .build()
-            .map_err(build)?;
+        let exists = self.tenant_exists(&tenant.id)?;
         let reasons = self
             .transact(vec![
                 TransactWriteItem::builder().put(put).build(),

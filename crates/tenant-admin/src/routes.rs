@@ -1,7 +1,7 @@
 //! `tenantctl route ...`: add, remove, list. Every route but a `pool` route belongs to one user
 //! pool (`--pool`), whose events alone it matches.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem};
 use tenant_lookup::domain::model::{route_key, Route, RouteKind};
 use tenant_lookup::store::dynamo::codec::{route_from_item, route_item, s};
 use tenant_lookup::store::keys;
@@ -75,14 +75,7 @@ impl TenantTable {
             .expression_attribute_names("#pk", keys::PK)
             .build()
             .map_err(build)?;
-        let tenant = ConditionCheck::builder()
-            .table_name(self.table())
-            .key(keys::PK, s(keys::tenant_pk(&route.tenant_id)))
-            .key(keys::SK, s(keys::TENANT_SK))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", keys::PK)
-            .build()
-            .map_err(build)?;
+        let tenant = self.tenant_exists(&route.tenant_id)?;
         let reasons = self
             .transact(vec![
                 TransactWriteItem::builder().put(put).build(),

@@ -11,10 +11,10 @@ use aws_sdk_dynamodb::operation::create_table::CreateTableError;
 use aws_sdk_dynamodb::operation::describe_table::DescribeTableError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, DeleteRequest, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, PutRequest,
-    ScalarAttributeType, Select, TableDescription, TimeToLiveSpecification, TimeToLiveStatus,
-    TransactWriteItem, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, DeleteRequest,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
+    PutRequest, ScalarAttributeType, Select, TableDescription, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use tenant_lookup::store::dynamo::codec::{s, Item, TTL_ATTRIBUTE};
@@ -53,6 +53,19 @@ impl TenantTable {
 
     pub fn table(&self) -> &str {
         self.directory.table()
+    }
+
+    /// A transaction item that holds only while tenant `tenant_id` exists: what a route or an
+    /// invitation is written beside, so that none names a tenant deleted meanwhile.
+    pub fn tenant_exists(&self, tenant_id: &str) -> Result<ConditionCheck, AdminError> {
+        ConditionCheck::builder()
+            .table_name(self.table())
+            .key(keys::PK, s(keys::tenant_pk(tenant_id)))
+            .key(keys::SK, s(keys::TENANT_SK))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", keys::PK)
+            .build()
+            .map_err(build)
     }
 
     /// Creates the table (PAY_PER_REQUEST, `PK`/`SK`, `GSI1` on `GSI1PK`/`GSI1SK` projecting
